@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { IngestService } from './ingest/ingest.service.js';
+import { InstanceIndexRepository } from './ingest/instance-index.repository.js';
+import { QueryService } from './query/query.service.js';
+import { EgressOverlay } from './retrieve/egress-overlay.js';
+import { ObjectReaderService } from './retrieve/object-reader.service.js';
+import { RetrieveService } from './retrieve/retrieve.service.js';
+
+/**
+ * The archive engine: ingest, query, retrieve. Needs PersistenceModule, BlobModule, JobsModule and
+ * ObservabilityModule in the application (they are global).
+ */
+@Module({
+  providers: [IngestService, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService],
+  exports: [IngestService, QueryService, RetrieveService, EgressOverlay],
+})
+export class ArchiveModule {}

@@ -1,0 +1,14 @@
+export * from './archive.module.js';
+export * from './storage/storage.module.js';
+export * from './ingest/ingest.service.js';
+export * from './ingest/ingest.errors.js';
+export * from './ingest/spool-writer.js';
+export * from './ingest/index-record.js';
+export type { InstanceSource, StoreOutcome } from './ingest/instance-index.repository.js';
+export * from './query/query.model.js';
+export * from './query/query.service.js';
+export { QueryValueError } from './query/matching.js';
+export * from './retrieve/egress-overlay.js';
+export * from './retrieve/instance-row.js';
+export * from './retrieve/object-reader.service.js';
+export * from './retrieve/retrieve.service.js';

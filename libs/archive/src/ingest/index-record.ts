@@ -1,0 +1,156 @@
+import {
+  datasetToJson,
+  type DicomDataset,
+  type DicomJson,
+  type DicomJsonPersonName,
+  Tag,
+  tagToHex,
+} from '#vna/dicom';
+import { PATIENT_LEVEL, SERIES_LEVEL, STUDY_LEVEL } from '../model/levels.js';
+
+/** What the index keeps of one received object, all text in UTF-8. */
+export interface IndexRecord {
+  readonly patient: {
+    readonly patientId: string;
+    readonly issuer: string;
+    readonly name: DicomJsonPersonName;
+    readonly birthDate: string | null;
+    readonly sex: string | null;
+    readonly attributes: DicomJson;
+  };
+  readonly study: {
+    readonly studyUid: string;
+    readonly studyDate: string | null;
+    readonly studyTime: string | null;
+    readonly accessionNumber: string | null;
+    readonly studyId: string | null;
+    readonly description: string | null;
+    readonly referringPhysician: string;
+    readonly attributes: DicomJson;
+  };
+  readonly series: {
+    readonly seriesUid: string;
+    readonly modality: string | null;
+    readonly seriesNumber: number | null;
+    readonly description: string | null;
+    readonly bodyPart: string | null;
+    readonly performedStartDate: string | null;
+    readonly performedStartTime: string | null;
+    readonly attributes: DicomJson;
+  };
+  readonly instance: {
+    readonly sopInstanceUid: string;
+    readonly sopClassUid: string;
+    readonly instanceNumber: number | null;
+    readonly rows: number | null;
+    readonly columns: number | null;
+    readonly bitsAllocated: number | null;
+    readonly samplesPerPixel: number | null;
+    readonly numberOfFrames: number | null;
+    /** The whole dataset in the DICOM JSON model, bulk data as BulkDataURI placeholders. */
+    readonly metadata: DicomJson;
+  };
+  readonly warnings: readonly string[];
+}
+
+/** A required attribute is missing or empty; the object cannot be indexed. */
+export class MissingAttributeError extends Error {
+  constructor(readonly keyword: string) {
+    super(`${keyword} is missing or empty`);
+    this.name = 'MissingAttributeError';
+  }
+}
+
+/** BulkDataURI prefix that the retrieve side replaces with the DICOMweb base URL of the request. */
+export const BULK_PLACEHOLDER_PREFIX = 'bulk:';
+
+function first(json: DicomJson, tag: number): unknown {
+  return json[tagToHex(tag)]?.Value?.[0];
+}
+
+function text(json: DicomJson, tag: number): string | null {
+  const v = first(json, tag);
+  return v === undefined || v === null ? null : String(v);
+}
+
+function int(json: DicomJson, tag: number): number | null {
+  const v = first(json, tag);
+  return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : null;
+}
+
+function pick(json: DicomJson, level: ReadonlySet<number>): DicomJson {
+  const out: DicomJson = {};
+  for (const [key, attr] of Object.entries(json)) {
+    if (level.has(parseInt(key, 16))) out[key] = attr;
+  }
+  return out;
+}
+
+/**
+ * Builds the index record from a parsed header. Text is decoded from the object's character set
+ * here, once; the index and everything read from it are UTF-8.
+ */
+export function buildIndexRecord(dataset: DicomDataset): IndexRecord {
+  const warnings: string[] = [];
+  // Bulk data gets a placeholder naming its path below the DICOMweb base; retrieve puts the base in front.
+  const uidOf = (tag: number): string => dataset.ascii(tag) ?? '';
+  const bulkPath = `/studies/${uidOf(Tag.StudyInstanceUID)}/series/${uidOf(Tag.SeriesInstanceUID)}/instances/${uidOf(Tag.SOPInstanceUID)}/bulk/`;
+  const metadata = datasetToJson(dataset, {
+    warnings,
+    bulkDataUri: (el) => `${BULK_PLACEHOLDER_PREFIX}${bulkPath}${tagToHex(el.tag)}`,
+  });
+  const require = (tag: number, keyword: string): string => {
+    const v = text(metadata, tag);
+    if (!v) throw new MissingAttributeError(keyword);
+    return v;
+  };
+  const sopInstanceUid = require(Tag.SOPInstanceUID, 'SOPInstanceUID');
+  const sopClassUid = require(Tag.SOPClassUID, 'SOPClassUID');
+  const studyUid = require(Tag.StudyInstanceUID, 'StudyInstanceUID');
+  const seriesUid = require(Tag.SeriesInstanceUID, 'SeriesInstanceUID');
+  const name = (first(metadata, Tag.PatientName) as DicomJsonPersonName | undefined) ?? {};
+  const referring = (first(metadata, Tag.ReferringPhysicianName) as DicomJsonPersonName | undefined) ?? {};
+  return {
+    patient: {
+      // An object without a Patient ID is still archived (migrations bring such objects), under an empty id.
+      patientId: text(metadata, Tag.PatientID) ?? '',
+      issuer: text(metadata, Tag.IssuerOfPatientID) ?? '',
+      name,
+      birthDate: text(metadata, Tag.PatientBirthDate),
+      sex: text(metadata, Tag.PatientSex),
+      attributes: pick(metadata, PATIENT_LEVEL),
+    },
+    study: {
+      studyUid,
+      studyDate: text(metadata, Tag.StudyDate),
+      studyTime: text(metadata, Tag.StudyTime),
+      accessionNumber: text(metadata, Tag.AccessionNumber),
+      studyId: text(metadata, Tag.StudyID),
+      description: text(metadata, Tag.StudyDescription),
+      referringPhysician: referring.Alphabetic ?? '',
+      attributes: pick(metadata, STUDY_LEVEL),
+    },
+    series: {
+      seriesUid,
+      modality: text(metadata, Tag.Modality),
+      seriesNumber: int(metadata, Tag.SeriesNumber),
+      description: text(metadata, Tag.SeriesDescription),
+      bodyPart: text(metadata, Tag.BodyPartExamined),
+      performedStartDate: text(metadata, Tag.PerformedProcedureStepStartDate),
+      performedStartTime: text(metadata, Tag.PerformedProcedureStepStartTime),
+      attributes: pick(metadata, SERIES_LEVEL),
+    },
+    instance: {
+      sopInstanceUid,
+      sopClassUid,
+      instanceNumber: int(metadata, Tag.InstanceNumber),
+      rows: dataset.uint16(Tag.Rows) ?? null,
+      columns: dataset.uint16(Tag.Columns) ?? null,
+      bitsAllocated: dataset.uint16(Tag.BitsAllocated) ?? null,
+      samplesPerPixel: dataset.uint16(Tag.SamplesPerPixel) ?? null,
+      numberOfFrames: int(metadata, Tag.NumberOfFrames),
+      metadata,
+    },
+    warnings,
+  };
+}

@@ -1,0 +1,135 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { Tag } from '#vna/dicom';
+import { nodeQueue, OutboxRepository } from '#vna/jobs';
+import { MetricsService } from '#vna/observability';
+import { buildIndexRecord, MissingAttributeError } from './index-record.js';
+import { IngestError } from './ingest.errors.js';
+import { type InstanceSource, InstanceIndexRepository, type StoreOutcome } from './instance-index.repository.js';
+import { Spool } from './spool.js';
+import { SpoolError, type SpoolInput, type SpoolWriter } from './spool-writer.js';
+
+export const BLOB_UPLOAD_TOPIC = 'blob.upload';
+
+export interface IngestResult {
+  readonly outcome: StoreOutcome['kind'];
+  readonly instanceId: string;
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly studyUid: string;
+  readonly seriesUid: string;
+  readonly warnings: readonly string[];
+}
+
+export interface IngestConstraints {
+  /** STOW-RS to /studies/{uid}: every instance must belong to that study (PS3.18 10.5). */
+  readonly studyUid?: string;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Ingest, steps 1-6 of ARCHITECTURE.md: bytes to the spool (fsync, SHA-256, header), index rows
+ * and the upload's outbox message in one transaction, then the caller acknowledges.
+ */
+@Injectable()
+export class IngestService implements OnModuleInit {
+  private readonly logger = new Logger('Ingest');
+  readonly spool: Spool;
+
+  constructor(
+    @Inject(VNA_CONFIG) private readonly config: VnaConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly index: InstanceIndexRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly metrics: MetricsService,
+  ) {
+    this.spool = new Spool(config.spoolDir, config.stow.maxBytes);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.spool.init();
+  }
+
+  /** A writable for one object's bytes; pipe the object into it, then call `commit`. */
+  createWriter(input: SpoolInput): SpoolWriter {
+    return this.spool.createWriter(input);
+  }
+
+  /** Waits for the spooled object, indexes it; resolves only when the index transaction committed. */
+  async commit(writer: SpoolWriter, source: InstanceSource, constraints: IngestConstraints = {}): Promise<IngestResult> {
+    let spooled;
+    try {
+      spooled = await writer.result;
+    } catch (e) {
+      const error = e instanceof SpoolError ? new IngestError(e.code, e.message) : new IngestError('OUT_OF_RESOURCES', (e as Error).message);
+      this.metrics.ingestFailures.inc({ source: source.kind, reason: error.code });
+      throw error;
+    }
+    const started = process.hrtime.bigint();
+    try {
+      let record;
+      try {
+        record = buildIndexRecord(spooled.dataset);
+      } catch (e) {
+        if (e instanceof MissingAttributeError) throw new IngestError('MISSING_ATTRIBUTE', e.message);
+        throw new IngestError('MALFORMED', (e as Error).message);
+      }
+      if (constraints.studyUid && record.study.studyUid !== constraints.studyUid) {
+        throw new IngestError('STUDY_MISMATCH', `instance belongs to study ${record.study.studyUid}, not ${constraints.studyUid}`);
+      }
+      const outcome = await this.storeWithRetry(record, spooled, source);
+      if (outcome.kind === 'duplicate') await this.spool.remove(spooled.path);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.instancesReceived.inc({ source: source.kind, outcome: outcome.kind });
+      this.metrics.bytesReceived.inc({ source: source.kind }, spooled.size);
+      this.metrics.ingestSeconds.observe({ source: source.kind }, seconds);
+      if (outcome.kind === 'new-version') {
+        this.logger.log(`new version of ${record.instance.sopInstanceUid} from ${source.aet ?? source.kind}`);
+      }
+      return {
+        outcome: outcome.kind,
+        instanceId: outcome.instanceId,
+        sopClassUid: record.instance.sopClassUid,
+        sopInstanceUid: record.instance.sopInstanceUid,
+        studyUid: record.study.studyUid,
+        seriesUid: record.series.seriesUid,
+        warnings: record.warnings,
+      };
+    } catch (e) {
+      await this.spool.remove(spooled.path).catch(() => undefined);
+      const error = e instanceof IngestError ? e : new IngestError('OUT_OF_RESOURCES', `index unavailable: ${(e as Error).message}`);
+      if (!(e instanceof IngestError)) this.metrics.errors.inc({ component: 'ingest' });
+      this.metrics.ingestFailures.inc({ source: source.kind, reason: error.code });
+      const uid = spooled.dataset.ascii(Tag.SOPInstanceUID) ?? 'unknown';
+      this.logger.warn(`refused ${uid} from ${source.aet ?? source.kind}: ${error.code}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  private async storeWithRetry(
+    record: ReturnType<typeof buildIndexRecord>,
+    spooled: Awaited<SpoolWriter['result']>,
+    source: InstanceSource,
+  ): Promise<StoreOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction(async (tx) => {
+          const outcome = await this.index.store(tx, record, spooled, source, this.config.nodeId);
+          if (outcome.kind !== 'duplicate') {
+            await this.outbox.add(tx, [
+              { topic: BLOB_UPLOAD_TOPIC, queue: nodeQueue(this.config.nodeId), payload: { instanceId: outcome.instanceId } },
+            ]);
+          }
+          return outcome;
+        });
+      } catch (e) {
+        // Two associations storing the same new SOP Instance UID at once: the loser sees the winner's row next time.
+        if ((e as { code?: string }).code === UNIQUE_VIOLATION && attempt < 3) continue;
+        throw e;
+      }
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { IndexRecord } from './index-record.js';
+import type { SpooledObject } from './spool-writer.js';
+
+export interface InstanceSource {
+  readonly kind: 'dimse' | 'stow' | 'import';
+  /** Calling AE title, or the API key name for STOW. */
+  readonly aet?: string;
+}
+
+export type StoreOutcome =
+  | { readonly kind: 'stored'; readonly instanceId: string; readonly studyId: string; readonly seriesId: string }
+  | { readonly kind: 'new-version'; readonly instanceId: string; readonly studyId: string; readonly seriesId: string; readonly version: number }
+  | { readonly kind: 'duplicate'; readonly instanceId: string; readonly studyId: string; readonly seriesId: string };
+
+interface IdRow {
+  id: string;
+}
+
+/** Writes the index rows of one received object. Runs inside the caller's transaction. */
+@Injectable()
+export class InstanceIndexRepository {
+  /**
+   * Insert-or-get without locking the existing row (ON CONFLICT DO NOTHING takes no row lock), so
+   * parallel associations storing into one study do not queue behind each other.
+   */
+  private async upsertId(tx: EntityManager, insertSql: string, params: unknown[], selectSql: string, selectParams: unknown[]): Promise<string> {
+    const rows: IdRow[] = await tx.query(
+      `WITH ins AS (${insertSql} ON CONFLICT DO NOTHING RETURNING id)
+       SELECT id FROM ins UNION ALL (${selectSql}) LIMIT 1`,
+      params,
+    );
+    if (rows[0]) return String(rows[0].id);
+    // A concurrent transaction inserted it after this statement's snapshot: read it now.
+    const again: IdRow[] = await tx.query(selectSql, selectParams);
+    if (!again[0]) throw new Error('index row vanished during upsert');
+    return String(again[0].id);
+  }
+
+  async store(tx: EntityManager, record: IndexRecord, spooled: SpooledObject, source: InstanceSource, spoolNode: string): Promise<StoreOutcome> {
+    const { patient, study, series, instance } = record;
+    const patientId = await this.upsertId(
+      tx,
+      `INSERT INTO patient (patient_id, issuer, name_alphabetic, name_ideographic, name_phonetic, birth_date, sex, attributes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+      [patient.patientId, patient.issuer, patient.name.Alphabetic ?? '', patient.name.Ideographic ?? '', patient.name.Phonetic ?? '', patient.birthDate, patient.sex, JSON.stringify(patient.attributes)],
+      `SELECT id FROM patient WHERE patient_id = $1 AND issuer = $2`,
+      [patient.patientId, patient.issuer],
+    );
+    const studyId = await this.upsertId(
+      tx,
+      `INSERT INTO study (study_uid, patient_fk, study_date, study_time, accession_number, study_id, description, referring_physician, attributes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
+      [study.studyUid, patientId, study.studyDate, study.studyTime, study.accessionNumber, study.studyId, study.description, study.referringPhysician, JSON.stringify(study.attributes)],
+      `SELECT id FROM study WHERE study_uid = $1`,
+      [study.studyUid],
+    );
+    const seriesId = await this.upsertId(
+      tx,
+      `INSERT INTO series (series_uid, study_fk, modality, series_number, description, body_part, performed_start_date, performed_start_time, attributes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
+      [series.seriesUid, studyId, series.modality, series.seriesNumber, series.description, series.bodyPart, series.performedStartDate, series.performedStartTime, JSON.stringify(series.attributes)],
+      `SELECT id FROM series WHERE series_uid = $1`,
+      [series.seriesUid],
+    );
+
+    const existing: { id: string; sha256: Buffer; version: number }[] = await tx.query(
+      `SELECT id, sha256, version FROM instance WHERE sop_instance_uid = $1 AND is_current FOR UPDATE`,
+      [instance.sopInstanceUid],
+    );
+    const current = existing[0];
+    if (current && Buffer.from(current.sha256).equals(spooled.sha256)) {
+      return { kind: 'duplicate', instanceId: String(current.id), studyId, seriesId };
+    }
+    let version = 1;
+    if (current) {
+      version = current.version + 1;
+      await tx.query(`UPDATE instance SET is_current = false WHERE id = $1`, [current.id]);
+    }
+    // Offsets inside deflated data do not point into the file, so such bulk data is not addressable.
+    const pixel = spooled.bulkAddressable ? spooled.dataset.get(0x7fe00010) : undefined;
+    const rows: IdRow[] = await tx.query(
+      `INSERT INTO instance (sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
+         size_bytes, sha256, dataset_offset, pixel_offset, pixel_length, fragments, rows, columns, bits_allocated,
+         samples_per_pixel, number_of_frames, storage_state, spool_node, spool_path, source_aet, source_kind, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, $17, 'spooled', $18, $19, $20, $21, $22)
+       RETURNING id`,
+      [
+        instance.sopInstanceUid,
+        seriesId,
+        instance.sopClassUid,
+        instance.instanceNumber,
+        spooled.transferSyntaxUid,
+        version,
+        spooled.size,
+        spooled.sha256,
+        spooled.datasetOffset,
+        pixel ? pixel.offset : null,
+        pixel ? pixel.length : null,
+        pixel?.fragments ? JSON.stringify(pixel.fragments.map((f) => [f.offset, f.length])) : null,
+        instance.rows,
+        instance.columns,
+        instance.bitsAllocated,
+        instance.samplesPerPixel,
+        instance.numberOfFrames,
+        spoolNode,
+        spooled.path,
+        source.aet ?? null,
+        source.kind,
+        JSON.stringify(instance.metadata),
+      ],
+    );
+    const instanceId = String(rows[0]!.id);
+    if (current) {
+      await tx.query(
+        `INSERT INTO archive_event (kind, actor, study_uid, sop_instance_uid, detail) VALUES ('instance.new-version', $1, $2, $3, $4::jsonb)`,
+        [source.aet ?? source.kind, study.studyUid, instance.sopInstanceUid, JSON.stringify({ version, previousInstanceId: String(current.id), sha256: spooled.sha256.toString('hex') })],
+      );
+      return { kind: 'new-version', instanceId, studyId, seriesId, version };
+    }
+    return { kind: 'stored', instanceId, studyId, seriesId };
+  }
+}

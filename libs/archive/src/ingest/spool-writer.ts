@@ -1,0 +1,277 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInflateRaw } from 'node:zlib';
+import {
+  buildPart10Header,
+  DatasetStreamParser,
+  DicomParseError,
+  type DicomDataset,
+  lookupTransferSyntax,
+  readPart10Prefix,
+  Tag,
+  type TransferSyntax,
+} from '#vna/dicom';
+
+/** A received object on disk: fsync'd, hashed, its header read. */
+export interface SpooledObject {
+  readonly path: string;
+  readonly size: number;
+  /** SHA-256 of the stored file (meta header + dataset as received). */
+  readonly sha256: Buffer;
+  readonly transferSyntaxUid: string;
+  /** Where the dataset starts in the stored file. */
+  readonly datasetOffset: number;
+  readonly dataset: DicomDataset;
+  /** Whether element offsets point into the stored file (not so for deflated data). */
+  readonly bulkAddressable: boolean;
+}
+
+/** Why an object could not be spooled: the edge maps these codes to DIMSE statuses and STOW reasons. */
+export class SpoolError extends Error {
+  constructor(
+    readonly code: 'NOT_DICOM' | 'MALFORMED' | 'UNSUPPORTED_TRANSFER_SYNTAX' | 'TOO_LARGE' | 'MISMATCH' | 'OUT_OF_RESOURCES' | 'ABORTED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SpoolError';
+  }
+}
+
+export type SpoolInput =
+  /** DIMSE: a bare dataset; the command and the presentation context say what it is. */
+  | { readonly kind: 'dataset'; readonly transferSyntaxUid: string; readonly sopClassUid: string; readonly sopInstanceUid: string }
+  /** STOW-RS and imports: a Part 10 file with its own meta information. */
+  | { readonly kind: 'part10' };
+
+export interface SpoolWriterOptions {
+  readonly path: string;
+  readonly input: SpoolInput;
+  readonly maxBytes: number;
+  readonly ensureDirectory: (path: string) => Promise<void>;
+  /** fsync the file and its directory before the result resolves (acknowledged means durable). */
+  readonly fsyncDirectory: (path: string) => Promise<void>;
+}
+
+/**
+ * Streams one received object to a spool file. The bytes are hashed and their header parsed as
+ * they pass, so the whole object is never in memory; the result resolves only after the file and
+ * its directory entry are fsync'd. The file is written as a Part 10 file with a header built
+ * deterministically from the dataset's identity (received meta information is not kept).
+ *
+ * Errors never escape as stream errors (a C-STORE must still be answered): the writer swallows
+ * the remaining bytes and `result` rejects with a SpoolError.
+ */
+export class SpoolWriter extends Writable {
+  readonly result: Promise<SpooledObject>;
+  private resolveResult!: (o: SpooledObject) => void;
+  private rejectResult!: (e: SpoolError) => void;
+  private readonly hash: Hash = createHash('sha256');
+  private file?: FileHandle;
+  private parser?: DatasetStreamParser;
+  private ts?: TransferSyntax;
+  private headerLength = 0;
+  private written = 0;
+  private received = 0;
+  private failure?: SpoolError;
+  /** Part 10 input before the meta information is complete. */
+  private prefixChunks: Buffer[] = [];
+  private prefixBytes = 0;
+  /** The Part 10 header still to be written before the first dataset byte. */
+  private pendingHeader?: Buffer;
+  private identity?: { sopClassUid: string; sopInstanceUid: string };
+
+  constructor(private readonly options: SpoolWriterOptions) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.result = new Promise((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    // The rejection is delivered to whoever awaits `result`; avoid an unhandled-rejection crash meanwhile.
+    this.result.catch(() => undefined);
+    const { input } = options;
+    if (input.kind === 'dataset') this.pendingHeader = this.startDataset(input.transferSyntaxUid, input.sopClassUid, input.sopInstanceUid);
+  }
+
+  private startDataset(tsUid: string, sopClassUid: string, sopInstanceUid: string): Buffer | undefined {
+    const ts = lookupTransferSyntax(tsUid);
+    if (!ts) {
+      this.fail(new SpoolError('UNSUPPORTED_TRANSFER_SYNTAX', `transfer syntax ${tsUid} is not supported`));
+      return undefined;
+    }
+    this.ts = ts;
+    this.identity = { sopClassUid, sopInstanceUid };
+    const header = buildPart10Header({ sopClassUid, sopInstanceUid, transferSyntaxUid: tsUid });
+    this.headerLength = header.length;
+    if (!ts.deflated) {
+      this.parser = new DatasetStreamParser({ encoding: ts, baseOffset: header.length });
+    }
+    return header;
+  }
+
+  private fail(error: SpoolError): void {
+    if (!this.failure) this.failure = error;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.received += chunk.length;
+    if (this.failure) return callback();
+    if (this.received > this.options.maxBytes) {
+      this.fail(new SpoolError('TOO_LARGE', `object exceeds the limit of ${this.options.maxBytes} bytes`));
+      return callback();
+    }
+    this.accept(chunk).then(
+      () => callback(),
+      (e: unknown) => {
+        this.fail(toSpoolError(e));
+        callback();
+      },
+    );
+  }
+
+  private async accept(chunk: Buffer): Promise<void> {
+    let header = this.pendingHeader;
+    this.pendingHeader = undefined;
+    if (this.options.input.kind === 'part10' && !this.ts) {
+      this.prefixChunks.push(chunk);
+      this.prefixBytes += chunk.length;
+      const buffered = Buffer.concat(this.prefixChunks, this.prefixBytes);
+      const prefix = readPart10Prefix(buffered, false);
+      if (!prefix) {
+        if (this.prefixBytes > 16 * 1024 * 1024) throw new SpoolError('MALFORMED', 'file meta information is too large');
+        return;
+      }
+      this.prefixChunks = [];
+      const sopClassUid = prefix.meta.ascii(Tag.MediaStorageSOPClassUID) ?? '';
+      const sopInstanceUid = prefix.meta.ascii(Tag.MediaStorageSOPInstanceUID) ?? '';
+      header = this.startDataset(prefix.transferSyntaxUid, sopClassUid, sopInstanceUid);
+      if (!header) return;
+      chunk = buffered.subarray(prefix.datasetOffset);
+    }
+    if (!this.file) {
+      await this.options.ensureDirectory(this.options.path);
+      this.file = await open(this.options.path, 'wx', 0o640);
+    }
+    if (header) await this.writeOut(header);
+    if (chunk.length > 0) {
+      this.parser?.push(chunk);
+      await this.writeOut(chunk);
+    }
+  }
+
+  private async writeOut(bytes: Buffer): Promise<void> {
+    this.hash.update(bytes);
+    let offset = 0;
+    while (offset < bytes.length) {
+      const { bytesWritten } = await this.file!.write(bytes, offset, bytes.length - offset);
+      offset += bytesWritten;
+    }
+    this.written += bytes.length;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.finish().then(
+      (o) => {
+        this.resolveResult(o);
+        callback();
+      },
+      (e: unknown) => {
+        void this.discard();
+        this.rejectResult(toSpoolError(e));
+        callback();
+      },
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (error || !this.writableFinished) {
+      void this.discard();
+      this.rejectResult(new SpoolError('ABORTED', error?.message ?? 'the transfer was aborted'));
+    }
+    callback(null);
+  }
+
+  private async finish(): Promise<SpooledObject> {
+    if (this.failure) throw this.failure;
+    if (this.options.input.kind === 'part10' && !this.ts) {
+      // Everything arrived before the meta information was complete.
+      const prefix = readPart10Prefix(Buffer.concat(this.prefixChunks, this.prefixBytes), true);
+      if (!prefix) throw new SpoolError('NOT_DICOM', 'not a DICOM Part 10 object');
+      throw new SpoolError('MALFORMED', 'the object has no dataset');
+    }
+    if (!this.file) throw new SpoolError('MALFORMED', 'no data received');
+    await this.file.sync();
+    await this.file.close();
+    this.file = undefined;
+    await this.options.fsyncDirectory(this.options.path);
+    const dataset = this.parser ? this.endParser(this.parser) : await this.parseDeflated();
+    // The meta information (written from the command or the received meta) must describe this dataset.
+    const sopInstanceUid = dataset.ascii(Tag.SOPInstanceUID);
+    if (sopInstanceUid && sopInstanceUid !== this.identity!.sopInstanceUid) {
+      throw new SpoolError('MISMATCH', `SOP Instance UID ${sopInstanceUid} differs from the one announced (${this.identity!.sopInstanceUid || 'none'})`);
+    }
+    return {
+      path: this.options.path,
+      size: this.written,
+      sha256: this.hash.digest(),
+      transferSyntaxUid: this.ts!.uid,
+      datasetOffset: this.headerLength,
+      dataset,
+      bulkAddressable: !this.ts!.deflated,
+    };
+  }
+
+  private endParser(parser: DatasetStreamParser): DicomDataset {
+    try {
+      return parser.end();
+    } catch (e) {
+      throw toSpoolError(e);
+    }
+  }
+
+  /** Deflated data (PS3.5 A.5) is read back through zlib once it is safely on disk. */
+  private async parseDeflated(): Promise<DicomDataset> {
+    const parser = new DatasetStreamParser({ encoding: this.ts!, baseOffset: 0 });
+    try {
+      await pipeline(
+        createReadStream(this.options.path, { start: this.headerLength }),
+        createInflateRaw(),
+        new Writable({
+          write(chunk: Buffer, _e, cb): void {
+            try {
+              parser.push(chunk);
+              cb();
+            } catch (e) {
+              cb(e as Error);
+            }
+          },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof DicomParseError) throw toSpoolError(e);
+      throw new SpoolError('MALFORMED', `deflated dataset cannot be inflated: ${(e as Error).message}`);
+    }
+    const dataset = this.endParser(parser);
+    // Offsets inside deflated data do not point into the file: bulk data is not addressable.
+    return dataset;
+  }
+
+  private async discard(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    await file?.close().catch(() => undefined);
+    await unlink(this.options.path).catch(() => undefined);
+  }
+}
+
+function toSpoolError(e: unknown): SpoolError {
+  if (e instanceof SpoolError) return e;
+  if (e instanceof DicomParseError) return new SpoolError('MALFORMED', e.message);
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE') {
+    return new SpoolError('OUT_OF_RESOURCES', `spool: ${code}`);
+  }
+  return new SpoolError('OUT_OF_RESOURCES', `spool: ${(e as Error).message}`);
+}

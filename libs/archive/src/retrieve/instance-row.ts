@@ -1,0 +1,43 @@
+/** What retrieve needs to know of a stored instance. */
+export interface InstanceRow {
+  readonly id: string;
+  readonly studyUid: string;
+  readonly seriesUid: string;
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string;
+  readonly transferSyntaxUid: string;
+  readonly sizeBytes: number;
+  readonly datasetOffset: number;
+  readonly pixelOffset: number | null;
+  readonly pixelLength: number | null;
+  readonly fragments: [number, number][] | null;
+  readonly rows: number | null;
+  readonly columns: number | null;
+  readonly bitsAllocated: number | null;
+  readonly samplesPerPixel: number | null;
+  readonly numberOfFrames: number | null;
+  readonly storageState: 'spooled' | 'stored';
+  readonly spoolNode: string | null;
+  readonly spoolPath: string | null;
+  readonly blobKey: string | null;
+}
+
+export const INSTANCE_ROW_COLUMNS = `
+  i.id, st.study_uid AS "studyUid", se.series_uid AS "seriesUid", i.sop_instance_uid AS "sopInstanceUid",
+  i.sop_class_uid AS "sopClassUid", i.transfer_syntax_uid AS "transferSyntaxUid", i.size_bytes AS "sizeBytes",
+  i.dataset_offset AS "datasetOffset", i.pixel_offset AS "pixelOffset", i.pixel_length AS "pixelLength",
+  i.fragments, i.rows, i.columns, i.bits_allocated AS "bitsAllocated", i.samples_per_pixel AS "samplesPerPixel",
+  i.number_of_frames AS "numberOfFrames", i.storage_state AS "storageState", i.spool_node AS "spoolNode",
+  i.spool_path AS "spoolPath", i.blob_key AS "blobKey"`;
+
+export function toInstanceRow(r: Record<string, unknown>): InstanceRow {
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    ...(r as unknown as InstanceRow),
+    id: String(r['id']),
+    sizeBytes: Number(r['sizeBytes']),
+    datasetOffset: Number(r['datasetOffset']),
+    pixelOffset: num(r['pixelOffset']),
+    pixelLength: num(r['pixelLength']),
+  };
+}

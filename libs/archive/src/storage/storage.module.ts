@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { UploadService } from './upload.service.js';
+
+/** Uploads this node's spool to the blob store: in every process that ingests (it owns its spool). */
+@Module({ providers: [UploadService] })
+export class SpoolUploadModule {}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { blobKeyForSha256, BlobStore } from '#vna/blob';
+import { VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { JobHandlerRegistry } from '#vna/jobs';
+import { MetricsService } from '#vna/observability';
+import { BLOB_UPLOAD_TOPIC } from '../ingest/ingest.service.js';
+import { Spool } from '../ingest/spool.js';
+
+interface SpooledRow {
+  id: string;
+  storage_state: string;
+  spool_node: string | null;
+  spool_path: string | null;
+  size_bytes: string;
+  sha256: Buffer;
+}
+
+/**
+ * Moves acknowledged objects from this node's spool to the blob store (after the acknowledgement,
+ * through the outbox). Idempotent: a repeated job finds the object stored and does nothing.
+ */
+@Injectable()
+export class UploadService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Upload');
+  private readonly spool: Spool;
+  private janitor?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(VNA_CONFIG) private readonly config: VnaConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly blob: BlobStore,
+    private readonly registry: JobHandlerRegistry,
+    private readonly metrics: MetricsService,
+  ) {
+    this.spool = new Spool(config.spoolDir, Number.MAX_SAFE_INTEGER);
+    this.registry.register(BLOB_UPLOAD_TOPIC, (payload) => this.upload(String(payload['instanceId'])));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.blob.init().catch((e: Error) => this.logger.warn(`blob store not ready (uploads will retry): ${e.message}`));
+    this.janitor = setInterval(() => void this.housekeeping(), 60_000);
+    void this.housekeeping();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.janitor) clearInterval(this.janitor);
+  }
+
+  async upload(instanceId: string): Promise<void> {
+    const [row] = (await this.db.query(
+      `SELECT id, storage_state, spool_node, spool_path, size_bytes, sha256 FROM instance WHERE id = $1`,
+      [instanceId],
+    )) as SpooledRow[];
+    if (!row || row.storage_state === 'stored' || !row.spool_path) return;
+    if (row.spool_node !== this.config.nodeId) throw new Error(`instance ${instanceId} is spooled on node ${row.spool_node}, not here`);
+    const size = Number(row.size_bytes);
+    const { sha256, md5 } = await hashFile(row.spool_path);
+    // The spool copy is checked before it leaves: a corrupted spool file must never become the archived original.
+    if (!sha256.equals(Buffer.from(row.sha256))) throw new Error(`spool file of instance ${instanceId} does not match its SHA-256`);
+    const key = blobKeyForSha256(sha256);
+    const result = await this.blob.upload(key, row.spool_path, size, md5);
+    await this.db.query(
+      `UPDATE instance SET storage_state = 'stored', blob_key = $2, md5 = $3, stored_at = now(), spool_path = NULL WHERE id = $1`,
+      [instanceId, key, md5],
+    );
+    // Readers that still have the path open keep reading it; new readers go to the blob.
+    await this.spool.remove(row.spool_path);
+    this.metrics.uploads.inc({ result });
+  }
+
+  /**
+   * Spool files no index row points to are leftovers of a crash between the fsync and the commit
+   * (never acknowledged): they are removed after an hour. Also refreshes the spool depth gauge.
+   */
+  private async housekeeping(): Promise<void> {
+    try {
+      const [count] = (await this.db.query(
+        `SELECT count(*) AS n FROM instance WHERE storage_state = 'spooled' AND spool_node = $1`,
+        [this.config.nodeId],
+      )) as { n: string }[];
+      this.metrics.spoolDepth.set(Number(count?.n ?? 0));
+      for await (const path of this.spool.listFiles(3600_000)) {
+        const [ref] = (await this.db.query(`SELECT 1 FROM instance WHERE spool_path = $1 LIMIT 1`, [path])) as unknown[];
+        if (!ref) {
+          await this.spool.remove(path);
+          this.logger.log(`removed an orphaned spool file (never acknowledged): ${path}`);
+        }
+      }
+    } catch (e) {
+      this.logger.warn(`spool housekeeping: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function hashFile(path: string): Promise<{ sha256: Buffer; md5: Buffer }> {
+  const sha = createHash('sha256');
+  const md5 = createHash('md5');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    sha.update(chunk as Buffer);
+    md5.update(chunk as Buffer);
+  }
+  return { sha256: sha.digest(), md5: md5.digest() };
+}

@@ -1,0 +1,3 @@
+export * from './blob.store.js';
+export * from './azure-blob.store.js';
+export * from './blob.module.js';

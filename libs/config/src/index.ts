@@ -1,0 +1,2 @@
+export * from './vna-config.js';
+export * from './config.module.js';

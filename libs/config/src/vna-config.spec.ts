@@ -1,0 +1,54 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig, parseDicomNodes } from './vna-config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({}, '/srv/vna');
+    expect(c.profile).toBe('local');
+    expect(c.http.port).toBe(8080);
+    expect(c.dicom.port).toBe(11112);
+    expect(c.dicom.aet).toBe('VNA');
+    expect(c.hl7.port).toBe(2575);
+    expect(c.bind).toBe('127.0.0.1');
+    expect(c.dataDir).toBe('/srv/vna/.vna');
+    expect(c.spoolDir).toBe('/srv/vna/.vna/spool');
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ VNA_HTTP_PORT: 'eighty', VNA_DICOM_AET: 'WAY_TOO_LONG_AE_TITLE', VNA_DATABASE_URL: 'mysql://x', VNA_API_KEYS: 'a:boss:short' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('VNA_HTTP_PORT');
+    expect(message).toContain('VNA_DICOM_AET');
+    expect(message).toContain('VNA_DATABASE_URL');
+    expect(message).toContain('VNA_API_KEYS');
+    expect(message).not.toContain('short'); // the secret is never echoed
+  });
+
+  it('parses API keys and DICOM nodes', () => {
+    const c = loadConfig({
+      VNA_API_KEYS: 'ris:writer:0123456789abcdef0123,him:admin:fedcba9876543210fedc',
+      VNA_DICOM_NODES: 'PACS@10.0.0.5:104, VIEWER@viewer.local:11113',
+    });
+    expect(c.apiKeys.map((k) => `${k.name}/${k.role}`)).toEqual(['ris/writer', 'him/admin']);
+    expect(c.dicom.nodes).toEqual([
+      { aet: 'PACS', host: '10.0.0.5', port: 104 },
+      { aet: 'VIEWER', host: 'viewer.local', port: 11113 },
+    ]);
+  });
+
+  it('requires a blob connection string in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/VNA_BLOB_CONNECTION_STRING is required/);
+  });
+
+  it('rejects malformed node entries', () => {
+    const problems: string[] = [];
+    expect(parseDicomNodes('PACS@host, @h:1, X@h:99999', problems)).toEqual([]);
+    expect(problems).toHaveLength(3);
+  });
+});

@@ -1,0 +1,199 @@
+import { hostname } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+
+export type Role = 'reader' | 'writer' | 'admin';
+export const ROLES: readonly Role[] = ['reader', 'writer', 'admin'];
+
+export interface ApiKeySpec {
+  readonly name: string;
+  readonly role: Role;
+  readonly secret: string;
+}
+
+export interface DicomNodeSpec {
+  readonly aet: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The profile: `production` rejects unknown peers; `local` (npm start) accepts them with a warning. */
+export type Profile = 'local' | 'production' | 'test';
+
+/**
+ * Everything the archive reads from its environment, parsed and validated once (immich's
+ * env.dto/config.repository pattern). Nothing else reads process.env.
+ */
+export interface VnaConfig {
+  readonly profile: Profile;
+  readonly nodeId: string;
+  readonly bind: string;
+  readonly http: { readonly port: number; readonly publicUrl?: string };
+  readonly dicom: {
+    readonly port: number;
+    readonly aet: string;
+    readonly maxPduLength: number;
+    readonly associationTimeoutMs: number;
+    readonly pduTimeoutMs: number;
+    readonly nodes: readonly DicomNodeSpec[];
+  };
+  readonly hl7: { readonly port: number };
+  readonly database: { readonly url: string; readonly poolSize: number };
+  readonly redis: { readonly url: string; readonly prefix: string };
+  readonly blob: { readonly connectionString: string; readonly container: string };
+  readonly dataDir: string;
+  readonly spoolDir: string;
+  readonly apiKeys: readonly ApiKeySpec[];
+  readonly stow: { readonly maxBytes: number };
+  readonly qido: { readonly maxResults: number };
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback?: string): string {
+    const v = this.env[name]?.trim();
+    if (v) return v;
+    if (fallback === undefined) {
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    return fallback;
+  }
+
+  optional(name: string): string | undefined {
+    const v = this.env[name]?.trim();
+    return v ? v : undefined;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    if (!allowed.includes(raw as T)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  url(name: string, fallback: string, protocols: readonly string[]): string {
+    const raw = this.string(name, fallback);
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) this.problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+    }
+    return raw;
+  }
+}
+
+/** AE titles: 1-16 characters of the default repertoire, no backslash or control characters (PS3.5 6.2). */
+export function isValidAeTitle(aet: string): boolean {
+  return aet.length >= 1 && aet.length <= 16 && /^[\x20-\x5b\x5d-\x7e]+$/.test(aet) && aet.trim().length > 0;
+}
+
+export function parseDicomNodes(raw: string | undefined, problems: string[], name = 'VNA_DICOM_NODES'): DicomNodeSpec[] {
+  if (!raw) return [];
+  const nodes: DicomNodeSpec[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([^@]+)@(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || !isValidAeTitle(m[1]!) || port < 1 || port > 65535) {
+      problems.push(`${name}: "${entry}" is not AET@host:port`);
+      continue;
+    }
+    nodes.push({ aet: m[1]!, host: m[2]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
+}
+
+export function parseApiKeys(raw: string | undefined, problems: string[]): ApiKeySpec[] {
+  if (!raw) return [];
+  const keys: ApiKeySpec[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, role, ...rest] = entry.split(':');
+    const secret = rest.join(':');
+    if (!name || !role || !ROLES.includes(role as Role) || secret.length < 16) {
+      // Never echo the entry: it holds a secret.
+      problems.push(`VNA_API_KEYS: an entry is not name:role:secret with role reader|writer|admin and a secret of at least 16 characters${name ? ` (name "${name}")` : ''}`);
+      continue;
+    }
+    keys.push({ name, role: role as Role, secret });
+  }
+  return keys;
+}
+
+/** Builds the configuration from an environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env, cwd = process.cwd()): VnaConfig {
+  const r = new Reader(env);
+  const nodeEnv = env['NODE_ENV']?.trim();
+  const profile: Profile = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'local';
+  const dataDirRaw = r.string('VNA_DATA_DIR', '.vna');
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const aet = r.string('VNA_DICOM_AET', 'VNA');
+  if (!isValidAeTitle(aet)) r.problems.push('VNA_DICOM_AET must be 1-16 printable characters without backslash');
+  const publicUrl = r.optional('VNA_PUBLIC_URL');
+  if (publicUrl) {
+    try {
+      new URL(publicUrl);
+    } catch {
+      r.problems.push('VNA_PUBLIC_URL is not a valid URL');
+    }
+  }
+  const config: VnaConfig = {
+    profile,
+    nodeId: r.string('VNA_NODE_ID', hostname()),
+    bind: r.string('VNA_BIND', '127.0.0.1'),
+    http: { port: r.int('VNA_HTTP_PORT', 8080, 0, 65535), publicUrl: publicUrl?.replace(/\/+$/, '') },
+    dicom: {
+      port: r.int('VNA_DICOM_PORT', 11112, 0, 65535),
+      aet,
+      maxPduLength: r.int('VNA_DICOM_MAX_PDU', 262144, 4096, 16 * 1024 * 1024),
+      associationTimeoutMs: r.int('VNA_DICOM_ASSOCIATION_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+      pduTimeoutMs: r.int('VNA_DICOM_PDU_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
+      nodes: parseDicomNodes(env['VNA_DICOM_NODES'], r.problems),
+    },
+    hl7: { port: r.int('VNA_HL7_PORT', 2575, 0, 65535) },
+    database: {
+      url: r.url('VNA_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/vna', ['postgres:', 'postgresql:']),
+      poolSize: r.int('VNA_DATABASE_POOL_SIZE', 20, 1, 500),
+    },
+    redis: { url: r.url('VNA_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), prefix: r.string('VNA_REDIS_PREFIX', 'vna') },
+    blob: {
+      connectionString: r.string('VNA_BLOB_CONNECTION_STRING', profile === 'production' ? undefined : ''),
+      container: r.string('VNA_BLOB_CONTAINER', 'vna-objects'),
+    },
+    dataDir,
+    spoolDir: join(dataDir, 'spool'),
+    apiKeys: parseApiKeys(env['VNA_API_KEYS'], r.problems),
+    stow: { maxBytes: r.int('VNA_STOW_MAX_BYTES', 4 * 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER) },
+    qido: { maxResults: r.int('VNA_QIDO_MAX_RESULTS', 10000, 1, 1_000_000) },
+    logLevel: r.oneOf('VNA_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+  };
+  if (config.blob.container && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(config.blob.container)) {
+    r.problems.push('VNA_BLOB_CONTAINER must be a valid Azure container name (3-63 lower-case letters, digits, hyphens)');
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,13 @@
+export * from './tags.js';
+export * from './dictionary.js';
+export * from './transfer-syntax.js';
+export * from './element.js';
+export * from './uid.js';
+export * from './reader/errors.js';
+export { readHeader, readWholeDataset, EXPLICIT_LE, IMPLICIT_LE, UNDEFINED_LENGTH, type Encoding } from './reader/dataset-reader.js';
+export * from './reader/dataset-stream-parser.js';
+export * from './reader/part10-reader.js';
+export * from './writer/dataset-writer.js';
+export * from './writer/part10-writer.js';
+export * from './json/dicom-json.js';
+export * from './charset/index.js';

@@ -1,0 +1,96 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import pg from 'pg';
+import { VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { OUTBOX_CHANNEL, OutboxRepository } from './outbox.repository.js';
+import { QueueService } from './queue.service.js';
+
+const BATCH = 500;
+const POLL_MS = 2000;
+const STALE_SECONDS = 600;
+
+/**
+ * Moves outbox rows to BullMQ. Woken by NOTIFY at each commit (low latency), and polling as a
+ * fallback. When Redis is down the rows stay and the next pass tries again: work is delayed, never lost.
+ */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('OutboxRelay');
+  private listener?: pg.Client;
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private redisDown = false;
+
+  constructor(
+    @Inject(VNA_CONFIG) private readonly config: VnaConfig,
+    private readonly outbox: OutboxRepository,
+    private readonly queues: QueueService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen().catch((e: Error) => this.logger.warn(`LISTEN failed, polling only: ${e.message}`));
+    this.timer = setInterval(() => this.kick(), POLL_MS);
+    this.kick();
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.config.database.url, application_name: 'vna-outbox-relay' });
+    client.on('error', (e) => {
+      this.logger.warn(`notification connection lost: ${e.message}`);
+      this.listener = undefined;
+      if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 2000);
+    });
+    client.on('notification', () => this.kick());
+    await client.connect();
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    this.listener = client;
+  }
+
+  /** Runs a relay pass now, or right after the current one. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.pass().finally(() => {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async pass(): Promise<void> {
+    for (;;) {
+      let rows;
+      try {
+        rows = await this.outbox.claimForRelay(BATCH, STALE_SECONDS);
+      } catch (e) {
+        this.logger.warn(`outbox claim failed: ${(e as Error).message}`);
+        return;
+      }
+      if (rows.length === 0) return;
+      try {
+        await this.queues.relay(rows);
+        if (this.redisDown) this.logger.log('Redis answers again: relaying the outbox');
+        this.redisDown = false;
+      } catch (e) {
+        if (!this.redisDown) this.logger.warn(`Redis unavailable, ${rows.length} outbox messages wait: ${(e as Error).message}`);
+        this.redisDown = true;
+        await this.outbox.unclaim(rows.map((r) => r.id)).catch(() => undefined);
+        return;
+      }
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.listener?.end().catch(() => undefined);
+  }
+}

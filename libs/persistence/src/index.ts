@@ -1,0 +1,3 @@
+export * from './data-source.js';
+export * from './persistence.module.js';
+export { MIGRATIONS } from './migrations/index.js';

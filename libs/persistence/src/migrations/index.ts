@@ -1,0 +1,4 @@
+import { ArchiveCore1732300000000 } from './1732300000000-archive-core.js';
+
+/** Every migration, in order. The schema comes from these only (never `synchronize`). */
+export const MIGRATIONS = [ArchiveCore1732300000000];
