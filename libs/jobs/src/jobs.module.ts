@@ -1,4 +1,5 @@
-import { type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { MetricsService } from '#vna/observability';
 import { BullModule } from '@nestjs/bullmq';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { JobHandlerRegistry } from './job-handler.registry.js';
@@ -18,16 +19,38 @@ export interface JobsOptions {
 
 const JOBS_OPTIONS = Symbol('JOBS_OPTIONS');
 
-class JobsConsumers implements OnApplicationBootstrap {
+@Injectable()
+class JobsConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+
   constructor(
     @Inject(JOBS_OPTIONS) private readonly options: JobsOptions,
     @Inject(VNA_CONFIG) private readonly config: VnaConfig,
     private readonly queues: QueueService,
+    private readonly outbox: OutboxRepository,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
     if (this.options.consumeNodeQueue) this.queues.consume(nodeQueue(this.config.nodeId), 4);
     if (this.options.consumeSharedQueue) this.queues.consume(SHARED_QUEUE, 4);
+    this.timer = setInterval(() => void this.gauges(), 5000);
+  }
+
+  /** Outbox and queue depths for /metrics. */
+  private async gauges(): Promise<void> {
+    try {
+      const { open, dead } = await this.outbox.counts();
+      this.metrics.outboxDepth.set(open);
+      this.metrics.outboxDead.set(dead);
+      for (const [queue, n] of Object.entries(await this.queues.counts())) this.metrics.queueDepth.set({ queue }, n);
+    } catch {
+      // The next round tries again; readiness reports the outage.
+    }
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
   }
 }
 

@@ -68,7 +68,7 @@ export class OutboxRepository {
    */
   async claimForRelay(limit: number, staleAfterSeconds: number): Promise<OutboxRow[]> {
     const rows: RawRow[] = await this.db.query(
-      `UPDATE outbox SET relayed_at = now()
+      `WITH claimed AS (UPDATE outbox SET relayed_at = now()
         WHERE id IN (
           SELECT id FROM outbox
            WHERE done_at IS NULL AND dead_at IS NULL AND available_at <= now()
@@ -76,7 +76,8 @@ export class OutboxRepository {
            ORDER BY id
            LIMIT $1
            FOR UPDATE SKIP LOCKED)
-        RETURNING id, topic, queue, payload, attempts, created_at, last_error, dead_at`,
+        RETURNING id, topic, queue, payload, attempts, created_at, last_error, dead_at)
+       SELECT * FROM claimed`,
       [limit, staleAfterSeconds],
     );
     return rows.map(toRow).sort((a, b) => Number(a.id) - Number(b.id));
@@ -114,9 +115,10 @@ export class OutboxRepository {
   /** Gives a dead letter another full set of attempts. Returns false when there is no such dead letter. */
   async replay(id: string): Promise<OutboxRow | undefined> {
     const rows: RawRow[] = await this.db.query(
-      `UPDATE outbox SET dead_at = NULL, relayed_at = NULL, attempts = 0, available_at = now()
+      `WITH replayed AS (UPDATE outbox SET dead_at = NULL, relayed_at = NULL, attempts = 0, available_at = now()
         WHERE id = $1 AND dead_at IS NOT NULL
-        RETURNING id, topic, queue, payload, attempts, created_at, last_error, dead_at`,
+        RETURNING id, topic, queue, payload, attempts, created_at, last_error, dead_at)
+       SELECT * FROM replayed`,
       [id],
     );
     const row = rows[0];
@@ -135,7 +137,7 @@ export class OutboxRepository {
 
   /** Finished messages are history; keep a while for diagnosis, then drop. */
   async purgeDone(olderThanDays: number): Promise<number> {
-    const result = (await this.db.query(`DELETE FROM outbox WHERE done_at < now() - make_interval(days => $1)`, [olderThanDays])) as [unknown, number];
-    return result[1] ?? 0;
+    const rows = (await this.db.query(`WITH gone AS (DELETE FROM outbox WHERE done_at < now() - make_interval(days => $1) RETURNING 1) SELECT count(*) AS n FROM gone`, [olderThanDays])) as { n: string }[];
+    return Number(rows[0]?.n ?? 0);
   }
 }

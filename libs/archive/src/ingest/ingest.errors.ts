@@ -17,6 +17,9 @@ export class IngestError extends Error {
   constructor(
     readonly code: IngestErrorCode,
     message: string,
+    /** The object's identity, when it could be read (STOW lists it in FailedSOPSequence). */
+    readonly sopClassUid = '',
+    readonly sopInstanceUid = '',
   ) {
     super(message);
     this.name = 'IngestError';

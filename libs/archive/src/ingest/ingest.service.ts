@@ -100,11 +100,14 @@ export class IngestService implements OnModuleInit {
       };
     } catch (e) {
       await this.spool.remove(spooled.path).catch(() => undefined);
-      const error = e instanceof IngestError ? e : new IngestError('OUT_OF_RESOURCES', `index unavailable: ${(e as Error).message}`);
+      const uid = spooled.dataset.ascii(Tag.SOPInstanceUID) ?? '';
+      const classUid = spooled.dataset.ascii(Tag.SOPClassUID) ?? '';
+      const code = e instanceof IngestError ? e.code : 'OUT_OF_RESOURCES';
+      const message = e instanceof IngestError ? e.message : `index unavailable: ${(e as Error).message}`;
+      const error = new IngestError(code, message, classUid, uid);
       if (!(e instanceof IngestError)) this.metrics.errors.inc({ component: 'ingest' });
       this.metrics.ingestFailures.inc({ source: source.kind, reason: error.code });
-      const uid = spooled.dataset.ascii(Tag.SOPInstanceUID) ?? 'unknown';
-      this.logger.warn(`refused ${uid} from ${source.aet ?? source.kind}: ${error.code}: ${error.message}`);
+      this.logger.warn(`refused ${uid || 'an object'} from ${source.aet ?? source.kind}: ${error.code}: ${error.message}`);
       throw error;
     }
   }

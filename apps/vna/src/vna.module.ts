@@ -1,0 +1,34 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ArchiveModule, SpoolUploadModule } from '#vna/archive';
+import { AuthModule } from '#vna/auth';
+import { BlobModule } from '#vna/blob';
+import { ConfigModule, type VnaConfig } from '#vna/config';
+import { DicomwebModule } from '#vna/dicomweb';
+import { DicomNodesModule, DimseModule } from '#vna/dimse';
+import { JobsModule } from '#vna/jobs';
+import { HealthModule, ObservabilityModule } from '#vna/observability';
+import { PersistenceModule } from '#vna/persistence';
+
+/** The whole archive in one process: what `npm start` runs on one machine. */
+@Module({})
+export class VnaModule {
+  static for(config: VnaConfig): DynamicModule {
+    return {
+      module: VnaModule,
+      imports: [
+        ConfigModule.with(config),
+        PersistenceModule,
+        ObservabilityModule,
+        BlobModule,
+        JobsModule.forRoot({ relay: true, consumeNodeQueue: true, consumeSharedQueue: true }),
+        AuthModule,
+        ArchiveModule,
+        SpoolUploadModule,
+        DicomwebModule,
+        DimseModule,
+        DicomNodesModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,24 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { BlobModule } from '#vna/blob';
+import { ConfigModule, type VnaConfig } from '#vna/config';
+import { JobsModule } from '#vna/jobs';
+import { HealthModule, ObservabilityModule } from '#vna/observability';
+import { PersistenceModule } from '#vna/persistence';
+
+/** Relays the outbox and runs the shared queue's jobs. HTTP serves only /health and /metrics. */
+@Module({})
+export class WorkerModule {
+  static for(config: VnaConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.with(config),
+        PersistenceModule,
+        ObservabilityModule,
+        BlobModule,
+        JobsModule.forRoot({ relay: true, consumeNodeQueue: false, consumeSharedQueue: true }),
+        HealthModule,
+      ],
+    };
+  }
+}

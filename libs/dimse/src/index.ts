@@ -1,0 +1,3 @@
+export * from './dimse.module.js';
+export * from './dicom-node.service.js';
+export * from './dimse.server.js';

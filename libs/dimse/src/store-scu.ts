@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { InstanceRow, RetrieveService } from '#vna/archive';
+import { Client, type CStoreRequestInstance, RawDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
+import { DimseStatus } from './dimse-status.js';
+
+export interface SubOperationTally {
+  completed: number;
+  failed: number;
+  warning: number;
+  failedUids: string[];
+}
+
+export function emptyTally(): SubOperationTally {
+  return { completed: 0, failed: 0, warning: 0, failedUids: [] };
+}
+
+export function countResponse(tally: SubOperationTally, uid: string, status: number | undefined): void {
+  if (status === DimseStatus.Success) tally.completed++;
+  else if (status !== undefined && (status & 0xf000) === 0xb000) tally.warning++;
+  else {
+    tally.failed++;
+    tally.failedUids.push(uid);
+  }
+}
+
+/**
+ * The objects of a retrieve, written out (egress overlay applied) to a scratch directory, because
+ * dcmjs-dimse reads a dataset synchronously at the moment it sends it. One object is in memory at
+ * a time; the scratch files go when the retrieve ends.
+ */
+export class MaterializedObjects {
+  private constructor(
+    readonly dir: string,
+    readonly files: Map<string, string>,
+  ) {}
+
+  static async create(scratchRoot: string, instances: readonly InstanceRow[], retrieve: RetrieveService, destination: string, failed: (i: InstanceRow) => void): Promise<MaterializedObjects> {
+    const dir = join(scratchRoot, `retrieve-${randomUUID()}`);
+    await mkdir(dir, { recursive: true });
+    const files = new Map<string, string>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < instances.length) {
+        const instance = instances[next++]!;
+        const path = join(dir, `${instance.id}.bin`);
+        try {
+          await pipeline(await retrieve.openDataset(instance, destination), createWriteStream(path));
+          files.set(instance.id, path);
+        } catch {
+          failed(instance);
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    return new MaterializedObjects(dir, files);
+  }
+
+  request(instance: InstanceRow): CStoreRequestInstance | undefined {
+    const path = this.files.get(instance.id);
+    if (!path) return undefined;
+    const dataset = new RawDataset(instance.sopClassUid, instance.sopInstanceUid, instance.transferSyntaxUid, () => readFileSync(path));
+    return new requests.CStoreRequest(dataset);
+  }
+
+  async dispose(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface Destination {
+  readonly aet: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * C-STORE sub-operations to another AE (C-MOVE, PS3.4 C.4.2.3): one association, the stored
+ * transfer syntax proposed first. An object whose syntax the destination does not accept fails
+ * (the archive does not decode compressed data to re-encode it).
+ */
+export async function storeToDestination(
+  objects: MaterializedObjects,
+  instances: readonly InstanceRow[],
+  destination: Destination,
+  callingAet: string,
+  timeouts: { associationTimeoutMs: number; pduTimeoutMs: number },
+  tally: SubOperationTally,
+  onProgress: () => void,
+): Promise<'done' | 'rejected' | 'unreachable'> {
+  const client = new Client();
+  const pending = new Map<CStoreRequestInstance, InstanceRow>();
+  for (const instance of instances) {
+    const request = objects.request(instance);
+    if (!request) continue;
+    pending.set(request, instance);
+    request.on('response', (response: ResponseInstance) => {
+      if (response.getStatus() === DimseStatus.Pending) return;
+      pending.delete(request);
+      countResponse(tally, instance.sopInstanceUid, response.getStatus());
+      onProgress();
+    });
+    client.addRequest(request);
+  }
+  if (pending.size === 0) return 'done';
+  return new Promise((resolve) => {
+    let outcome: 'done' | 'rejected' | 'unreachable' = 'done';
+    client.on('associationAccepted', (association: { getAcceptedPresentationContextFromRequest(r: unknown): { getAcceptedTransferSyntaxUid(): string } | undefined }) => {
+      // Only objects whose own transfer syntax was accepted go; the rest fail without being sent.
+      const sendable = [...pending.keys()].filter((request) => {
+        const context = association.getAcceptedPresentationContextFromRequest(request);
+        return context?.getAcceptedTransferSyntaxUid() === pending.get(request)!.transferSyntaxUid;
+      });
+      for (const [request, instance] of pending) {
+        if (!sendable.includes(request)) {
+          pending.delete(request);
+          countResponse(tally, instance.sopInstanceUid, undefined);
+        }
+      }
+      client.clearRequests();
+      for (const request of sendable) client.addRequest(request);
+      if (sendable.length === 0) client.addRequest(new requests.CEchoRequest());
+    });
+    client.on('associationRejected', () => {
+      outcome = 'rejected';
+    });
+    client.on('networkError', () => {
+      if (outcome === 'done') outcome = 'unreachable';
+    });
+    client.on('closed', () => {
+      for (const [, instance] of pending) countResponse(tally, instance.sopInstanceUid, undefined);
+      pending.clear();
+      resolve(outcome);
+    });
+    client.send(destination.host, destination.port, callingAet, destination.aet, {
+      associationTimeout: timeouts.associationTimeoutMs,
+      pduTimeout: timeouts.pduTimeoutMs,
+      connectTimeout: timeouts.associationTimeoutMs,
+    });
+    // dcmtk and dcmjs-dimse leave Nagle on; each small PDU would wait for a delayed ACK.
+    (client as unknown as { network?: { socket?: { setNoDelay(v: boolean): void } } }).network?.socket?.setNoDelay(true);
+  });
+}

@@ -1,0 +1,3 @@
+export * from './problem.filter.js';
+export * from './http-app.js';
+export * from './run-app.js';

@@ -1,0 +1,36 @@
+import { ConsoleLogger, type DynamicModule, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig, type VnaConfig } from '#vna/config';
+import { listenHttp } from './http-app.js';
+
+const LEVELS: Record<VnaConfig['logLevel'], LogLevel[]> = {
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  warn: ['fatal', 'error', 'warn'],
+  error: ['fatal', 'error'],
+};
+
+/** Reads the configuration or stops the process, naming every bad variable (exit code 78, EX_CONFIG). */
+export function configOrExit(): VnaConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Starts an app: configuration first (fail fast), JSON logs, the module built for that
+ * configuration, HTTP on VNA_BIND:VNA_HTTP_PORT (every app serves /health and /metrics).
+ */
+export async function runApp(name: string, build: (config: VnaConfig) => DynamicModule, options: { docs: boolean }): Promise<void> {
+  const config = configOrExit();
+  const logger = new ConsoleLogger(name, { json: true, logLevels: LEVELS[config.logLevel] });
+  const app = await NestFactory.create(build(config), { logger, abortOnError: false });
+  await listenHttp(app, config, options);
+  logger.log(`${name} ready: HTTP on ${config.bind}:${config.http.port} (profile ${config.profile}, node ${config.nodeId})`);
+}
