@@ -38,7 +38,9 @@ export interface MultipartWriter {
  * an HTTP response piped from it is aborted rather than ended as if complete. A bad header name or
  * value destroys it with MultipartError INVALID_HEADER (no header injection). If `stream` is
  * destroyed by its consumer (client gone), the current body stream and the `parts` iterator are
- * closed too, so the storage read stops.
+ * closed too, so the storage read stops. Bodies of parts not yet pulled are the caller's: yield parts
+ * from an async generator that opens each body when it is asked for, so an aborted response opens
+ * nothing more.
  *
  * @throws MultipartError INVALID_BOUNDARY synchronously for a given boundary that RFC 2046 forbids
  */
