@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { InstanceRow, RetrieveService } from '#vna/archive';
-import { Client, type CStoreRequestInstance, RawDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
+import { association, Client, type CStoreRequestInstance, RawDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
 import { DimseStatus } from './dimse-status.js';
 
 export interface SubOperationTally {
@@ -94,6 +94,15 @@ export async function storeToDestination(
 ): Promise<'done' | 'rejected' | 'unreachable'> {
   const client = new Client();
   const pending = new Map<CStoreRequestInstance, InstanceRow>();
+  // A context of its own for each stored (SOP class, transfer syntax), so that the destination can
+  // accept exactly the syntax the object is in (dcmjs-dimse's default context offers ILE and ELE together).
+  const offered = new Set<string>();
+  for (const instance of instances) {
+    const key = `${instance.sopClassUid}|${instance.transferSyntaxUid}`;
+    if (offered.has(key)) continue;
+    offered.add(key);
+    client.addAdditionalPresentationContext(new association.PresentationContext(0, instance.sopClassUid, instance.transferSyntaxUid), true);
+  }
   for (const instance of instances) {
     const request = objects.request(instance);
     if (!request) continue;

@@ -186,6 +186,7 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
     override cMoveRequest(request: CMoveRequestInstance, callback: (list: InstanceType<typeof responses.CMoveResponse>[]) => void): void {
       const ts = this.contextOf(request)?.getAcceptedTransferSyntaxUid() ?? TS.ImplicitVRLittleEndian;
       const destination = String(request.getCommandDataset().getElement('MoveDestination') ?? '').trim();
+      let answered = false;
       const respond = (reply: DimseReply, tally?: SubOperationTally, remaining = 0): void => {
         const response = responses.CMoveResponse.fromRequest(request);
         response.setStatus(reply.status);
@@ -198,7 +199,16 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
           const failed = reply.status !== DimseStatus.Pending ? failedUidList(tally, ts) : undefined;
           if (failed) response.setDataset(failed);
         }
-        callback([response]);
+        // dcmjs-dimse's callback may be called once: pending responses go out directly, the final one through it.
+        try {
+          if (reply.status === DimseStatus.Pending) this.sendResponse(request, response);
+          else if (!answered) {
+            answered = true;
+            callback([response]);
+          }
+        } catch (e) {
+          logger.warn(`could not send a response: ${(e as Error).message}`);
+        }
       };
       void (async () => {
         const resolved = await service.resolveRetrieve(rawBytesOf(request.getDataset()), ts);
@@ -218,6 +228,7 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
     /** C-GET (PS3.4 C.4.3): C-STORE sub-operations on this same association. */
     override cGetRequest(request: CGetRequestInstance, callback: (list: InstanceType<typeof responses.CGetResponse>[]) => void): void {
       const ts = this.contextOf(request)?.getAcceptedTransferSyntaxUid() ?? TS.ImplicitVRLittleEndian;
+      let answered = false;
       const respond = (reply: DimseReply, tally?: SubOperationTally, remaining = 0): void => {
         const response = responses.CGetResponse.fromRequest(request);
         response.setStatus(reply.status);
@@ -230,7 +241,16 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
           const failed = reply.status !== DimseStatus.Pending ? failedUidList(tally, ts) : undefined;
           if (failed) response.setDataset(failed);
         }
-        callback([response]);
+        // dcmjs-dimse's callback may be called once: pending responses go out directly, the final one through it.
+        try {
+          if (reply.status === DimseStatus.Pending) this.sendResponse(request, response);
+          else if (!answered) {
+            answered = true;
+            callback([response]);
+          }
+        } catch (e) {
+          logger.warn(`could not send a response: ${(e as Error).message}`);
+        }
       };
       void (async () => {
         const resolved = await service.resolveRetrieve(rawBytesOf(request.getDataset()), ts);
