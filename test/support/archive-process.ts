@@ -17,6 +17,8 @@ export interface ArchiveOptions {
   readonly env?: Record<string, string>;
   /** Reuse the database, data directory and ports of an earlier run (restart after a crash). */
   readonly reuse?: RunningArchive;
+  /** Wait for /health/ready (default) or only /health/live (when a dependency is meant to be down). */
+  readonly waitFor?: 'ready' | 'live';
 }
 
 /**
@@ -45,6 +47,7 @@ export class RunningArchive {
     let archive: RunningArchive;
     if (reuse) {
       archive = reuse;
+      if (options.env) Object.assign(archive.extraEnv, options.env);
     } else {
       const db = await createTestDatabase(options.label);
       const id = db.name.slice(-6);
@@ -60,7 +63,7 @@ export class RunningArchive {
         options.env ?? {},
       );
     }
-    await archive.spawn();
+    await archive.spawn(options.waitFor ?? 'ready');
     return archive;
   }
 
@@ -72,7 +75,7 @@ export class RunningArchive {
     return this.child?.pid;
   }
 
-  private async spawn(): Promise<void> {
+  private async spawn(waitFor: 'ready' | 'live'): Promise<void> {
     const env = testEnv();
     const child = spawn(process.execPath, ['dist/apps/vna/src/main.js'], {
       cwd: process.cwd(),
@@ -108,7 +111,7 @@ export class RunningArchive {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`archive exited with ${child.exitCode}:\n${this.output.join('').slice(-4000)}`);
       try {
-        const res = await fetch(`${this.baseUrl}/health/ready`);
+        const res = await fetch(`${this.baseUrl}/health/${waitFor}`);
         if (res.status === 200) break;
       } catch {
         // not listening yet
