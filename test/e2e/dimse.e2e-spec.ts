@@ -191,4 +191,20 @@ describe('DIMSE against the running archive (dcmtk tools)', () => {
     const bytes = readFileSync(join(out, files[0]!));
     expect(datasetHash(bytes)).toBe(sent.get(uidOf(json, Tag.SOPInstanceUID))!.dataset);
   });
+
+  it('sends an implicit VR object to a C-GET requester that accepts only explicit VR, values unchanged', async () => {
+    const out = join(work, 'got-implicit');
+    mkdirSync(out, { recursive: true });
+    const json = variant('ct-ge-latin1', 2);
+    // getscu accepts its incoming storage in explicit VR little endian only when told so (+xe is its default preference).
+    const r = await dcmtk('getscu', ['-S', '-aec', 'VNA', '-od', out, '127.0.0.1', String(archive.dicomPort), '-k', 'QueryRetrieveLevel=SERIES', '-k', `StudyInstanceUID=${uidOf(json, Tag.StudyInstanceUID)}`, '-k', `SeriesInstanceUID=${uidOf(json, Tag.SeriesInstanceUID)}`]);
+    expect(r.code).toBe(0);
+    const files = readdirSync(out);
+    expect(files).toHaveLength(1);
+    const received = readFile(join(out, files[0]!));
+    const original = readFile(sent.get(uidOf(json, Tag.SOPInstanceUID))!.path);
+    expect(original.ts).toBe('1.2.840.10008.1.2');
+    expect(received.ts).toBe('1.2.840.10008.1.2.1');
+    for (const key of ['00100010', '00081110', '00200013', '7FE00010', '00280010']) expect(received.json[key]).toEqual(original.json[key]);
+  });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { InstanceRow, RetrieveService } from '#vna/archive';
+import { isUncompressedLittleEndian, transcodeLittleEndian } from '#vna/dicom';
 import { association, Client, type CStoreRequestInstance, RawDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
 import { DimseStatus } from './dimse-status.js';
 
@@ -60,16 +61,40 @@ export class MaterializedObjects {
     return new MaterializedObjects(dir, files);
   }
 
-  request(instance: InstanceRow): CStoreRequestInstance | undefined {
+  /**
+   * The C-STORE request for an object, in its stored transfer syntax or, for uncompressed little
+   * endian data, in the other one (`sendAs`): headers rewritten, values untouched.
+   */
+  request(instance: InstanceRow, sendAs: string = instance.transferSyntaxUid): CStoreRequestInstance | undefined {
     const path = this.files.get(instance.id);
     if (!path) return undefined;
-    const dataset = new RawDataset(instance.sopClassUid, instance.sopInstanceUid, instance.transferSyntaxUid, () => readFileSync(path));
-    return new requests.CStoreRequest(dataset);
+    const load = sendAs === instance.transferSyntaxUid ? () => readFileSync(path) : () => transcodeLittleEndian(readFileSync(path), instance.transferSyntaxUid, sendAs);
+    return new requests.CStoreRequest(new RawDataset(instance.sopClassUid, instance.sopInstanceUid, sendAs, load));
   }
 
   async dispose(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+interface AcceptedContexts {
+  getPresentationContexts(): { context: { getAbstractSyntaxUid(): string; getResult(): number; getAcceptedTransferSyntaxUid(): string } }[];
+}
+
+/**
+ * The transfer syntax to send an object in over an association: its own when accepted for its SOP
+ * class, else the other uncompressed little endian syntax when that is (values are not decoded);
+ * undefined when the object cannot go.
+ */
+export function sendableSyntax(association: unknown, instance: InstanceRow): string | undefined {
+  const accepted = (association as AcceptedContexts)
+    .getPresentationContexts()
+    .map(({ context }) => context)
+    .filter((c) => c.getAbstractSyntaxUid() === instance.sopClassUid && c.getResult() === 0)
+    .map((c) => c.getAcceptedTransferSyntaxUid());
+  if (accepted.includes(instance.transferSyntaxUid)) return instance.transferSyntaxUid;
+  if (!isUncompressedLittleEndian(instance.transferSyntaxUid)) return undefined;
+  return accepted.find((ts) => isUncompressedLittleEndian(ts));
 }
 
 export interface Destination {
@@ -103,32 +128,39 @@ export async function storeToDestination(
     offered.add(key);
     client.addAdditionalPresentationContext(new association.PresentationContext(0, instance.sopClassUid, instance.transferSyntaxUid), true);
   }
-  for (const instance of instances) {
-    const request = objects.request(instance);
-    if (!request) continue;
-    pending.set(request, instance);
+  const watch = (request: CStoreRequestInstance, instance: InstanceRow): void => {
     request.on('response', (response: ResponseInstance) => {
       if (response.getStatus() === DimseStatus.Pending) return;
       pending.delete(request);
       countResponse(tally, instance.sopInstanceUid, response.getStatus());
       onProgress();
     });
+  };
+  for (const instance of instances) {
+    const request = objects.request(instance);
+    if (!request) continue;
+    pending.set(request, instance);
+    watch(request, instance);
     client.addRequest(request);
   }
   if (pending.size === 0) return 'done';
   return new Promise((resolve) => {
     let outcome: 'done' | 'rejected' | 'unreachable' = 'done';
-    client.on('associationAccepted', (association: { getAcceptedPresentationContextFromRequest(r: unknown): { getAcceptedTransferSyntaxUid(): string } | undefined }) => {
-      // Only objects whose own transfer syntax was accepted go; the rest fail without being sent.
-      const sendable = [...pending.keys()].filter((request) => {
-        const context = association.getAcceptedPresentationContextFromRequest(request);
-        return context?.getAcceptedTransferSyntaxUid() === pending.get(request)!.transferSyntaxUid;
-      });
-      for (const [request, instance] of pending) {
-        if (!sendable.includes(request)) {
-          pending.delete(request);
+    client.on('associationAccepted', (association: unknown) => {
+      // Objects go in a syntax the destination accepted (their own, or the other uncompressed
+      // little endian one); the rest fail without being sent, never transcoded by decoding.
+      const sendable: CStoreRequestInstance[] = [];
+      for (const [request, instance] of [...pending]) {
+        pending.delete(request);
+        const syntax = sendableSyntax(association, instance);
+        const chosen = syntax === undefined ? undefined : syntax === instance.transferSyntaxUid ? request : objects.request(instance, syntax);
+        if (!chosen) {
           countResponse(tally, instance.sopInstanceUid, undefined);
+          continue;
         }
+        pending.set(chosen, instance);
+        if (chosen !== request) watch(chosen, instance);
+        sendable.push(chosen);
       }
       client.clearRequests();
       for (const request of sendable) client.addRequest(request);

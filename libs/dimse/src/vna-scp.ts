@@ -21,7 +21,7 @@ import {
 } from './dcmjs-dimse.js';
 import type { DimseReply, DimseService } from './dimse.service.js';
 import { DimseStatus } from './dimse-status.js';
-import { countResponse, emptyTally, type SubOperationTally } from './store-scu.js';
+import { countResponse, emptyTally, sendableSyntax, type SubOperationTally } from './store-scu.js';
 
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason } = constants;
 
@@ -260,11 +260,11 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
         try {
           const sendable: CStoreRequestInstance[] = [];
           for (const instance of resolved) {
-            const sub = objects.request(instance);
-            if (!sub) continue;
-            // Only in the stored transfer syntax: the requester must have offered it (getscu +xa, say).
-            if (this.contextOf(sub)?.getAcceptedTransferSyntaxUid() !== instance.transferSyntaxUid) {
-              countResponse(tally, instance.sopInstanceUid, undefined);
+            // In the stored syntax, or the other uncompressed little endian one; never by decoding.
+            const syntax = sendableSyntax(this.assoc(), instance);
+            const sub = syntax ? objects.request(instance, syntax) : undefined;
+            if (!sub) {
+              if (!syntax) countResponse(tally, instance.sopInstanceUid, undefined);
               continue;
             }
             sendable.push(sub);

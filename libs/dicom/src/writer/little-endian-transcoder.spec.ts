@@ -1,0 +1,40 @@
+import { describe, expect, it } from '@jest/globals';
+import { datasetToJson } from '../json/dicom-json.js';
+import { EXPLICIT_LE, IMPLICIT_LE, readWholeDataset } from '../reader/dataset-reader.js';
+import { Tag } from '../tags.js';
+import { TS } from '../transfer-syntax.js';
+import { encodeDataset, type WriteElement } from './dataset-writer.js';
+import { transcodeLittleEndian } from './little-endian-transcoder.js';
+
+const elements: WriteElement[] = [
+  { tag: Tag.SpecificCharacterSet, vr: 'CS', value: 'ISO_IR 192' },
+  { tag: Tag.SOPInstanceUID, vr: 'UI', value: '1.2.3.4' },
+  { tag: Tag.PatientName, vr: 'PN', value: 'Ωμέγα^Ζωή' },
+  { tag: 0x00081115, vr: 'SQ', value: [[{ tag: Tag.SeriesInstanceUID, vr: 'UI', value: '1.2.3.5' }, { tag: 0x00081160, vr: 'IS', value: '7' }]] },
+  { tag: 0x00090010, vr: 'LO', value: 'ACME' },
+  { tag: 0x00091001, vr: 'OB', value: Buffer.from([1, 2, 3, 4]) },
+  { tag: Tag.Rows, vr: 'US', value: [2] },
+  { tag: Tag.PixelData, vr: 'OW', value: Buffer.from([1, 0, 2, 0, 3, 0, 4, 0]) },
+];
+
+describe('transcodeLittleEndian', () => {
+  it('converts explicit to implicit and back without changing any value', () => {
+    const explicit = encodeDataset(elements, EXPLICIT_LE);
+    const implicit = transcodeLittleEndian(explicit, TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian);
+    const back = transcodeLittleEndian(implicit, TS.ImplicitVRLittleEndian, TS.ExplicitVRLittleEndian);
+    const a = datasetToJson(readWholeDataset(explicit, EXPLICIT_LE));
+    const b = datasetToJson(readWholeDataset(implicit, IMPLICIT_LE));
+    const c = datasetToJson(readWholeDataset(back, EXPLICIT_LE));
+    // The private OB reads back as UN from implicit data (no VR on the wire, no dictionary entry), same bytes.
+    expect({ ...b, '00091001': a['00091001'] }).toEqual(a);
+    expect(b['00091001']).toEqual({ vr: 'UN', InlineBinary: a['00091001']!.InlineBinary });
+    expect(c['00100010']).toEqual(a['00100010']);
+    expect(c['7FE00010']).toEqual(a['7FE00010']);
+  });
+
+  it('returns the input when nothing is to change and refuses compressed syntaxes', () => {
+    const explicit = encodeDataset(elements, EXPLICIT_LE);
+    expect(transcodeLittleEndian(explicit, TS.ExplicitVRLittleEndian, TS.ExplicitVRLittleEndian)).toBe(explicit);
+    expect(() => transcodeLittleEndian(explicit, TS.JPEGBaseline8Bit, TS.ExplicitVRLittleEndian)).toThrow(/without decoding/);
+  });
+});
