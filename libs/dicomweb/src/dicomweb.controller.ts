@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { QueryResult } from '#vna/archive';
 import { Caller, type Principal, RequireRole } from '#vna/auth';
 import { QidoService } from './qido.service.js';
 import { StowService } from './stow.service.js';
@@ -15,6 +16,19 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 const TRUNCATED_WARNING = '299 vna "The number of results exceeded the limit; more results can be requested with offset"';
+
+/**
+ * A QIDO-RS answer (PS3.18 10.6.3.1): 200 with the matches (and a Warning when they were cut at
+ * the limit), 204 No Content when there are none.
+ */
+function searchResults(res: ServerResponse, r: QueryResult): void {
+  if (r.matches.length === 0) {
+    res.writeHead(204);
+    res.end();
+    return;
+  }
+  json(res, 200, r.matches, r.truncated ? { Warning: TRUNCATED_WARNING } : {});
+}
 
 /** DICOMweb (PS3.18): STOW-RS, QIDO-RS and WADO-RS under /dicomweb. Protocol work is in the services. */
 @ApiTags('DICOMweb')
@@ -44,31 +58,31 @@ export class DicomwebController {
   @Get('studies')
   async searchStudies(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Query() q: Params): Promise<void> {
     const r = await this.qido.search(req, { level: 'STUDY' }, q);
-    json(res, 200, r.matches, r.truncated ? { Warning: TRUNCATED_WARNING } : {});
+    searchResults(res, r);
   }
 
   @Get('series')
   async searchSeries(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Query() q: Params): Promise<void> {
     const r = await this.qido.search(req, { level: 'SERIES' }, q);
-    json(res, 200, r.matches, r.truncated ? { Warning: TRUNCATED_WARNING } : {});
+    searchResults(res, r);
   }
 
   @Get('instances')
   async searchInstances(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Query() q: Params): Promise<void> {
     const r = await this.qido.search(req, { level: 'IMAGE' }, q);
-    json(res, 200, r.matches, r.truncated ? { Warning: TRUNCATED_WARNING } : {});
+    searchResults(res, r);
   }
 
   @Get('studies/:study/series')
   async searchStudySeries(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Query() q: Params, @Param('study') study: string): Promise<void> {
     const r = await this.qido.search(req, { level: 'SERIES', studyUid: study }, q);
-    json(res, 200, r.matches, r.truncated ? { Warning: TRUNCATED_WARNING } : {});
+    searchResults(res, r);
   }
 
   @Get('studies/:study/instances')
   async searchStudyInstances(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Query() q: Params, @Param('study') study: string): Promise<void> {
     const r = await this.qido.search(req, { level: 'IMAGE', studyUid: study }, q);
-    json(res, 200, r.matches, r.truncated ? { Warning: TRUNCATED_WARNING } : {});
+    searchResults(res, r);
   }
 
   @Get('studies/:study/series/:series/instances')
@@ -80,7 +94,7 @@ export class DicomwebController {
     @Param('series') series: string,
   ): Promise<void> {
     const r = await this.qido.search(req, { level: 'IMAGE', studyUid: study, seriesUid: series }, q);
-    json(res, 200, r.matches, r.truncated ? { Warning: TRUNCATED_WARNING } : {});
+    searchResults(res, r);
   }
 
   @Get('studies/:study')

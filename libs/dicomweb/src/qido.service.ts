@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { type QueryLevel, type QueryResult, QueryService, QueryValueError } from '#vna/archive';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
-import { parseTagHex, Tag, tagOfKeyword } from '#vna/dicom';
+import { lookupTag, parseTagHex, Tag, tagOfKeyword } from '#vna/dicom';
 import { dicomwebBase } from './dicomweb-base.js';
 import { DicomwebError } from './dicomweb.errors.js';
 
@@ -55,7 +55,10 @@ export class QidoService {
           continue;
         default: {
           const tag = this.tagOf(name);
-          keys.set(tag, values.join('\\'));
+          // UID List matching takes a comma-separated list in QIDO-RS (PS3.18 8.3.4.1) where C-FIND
+          // separates values with backslashes (PS3.4 C.2.2.2.2); UIDs never contain a comma.
+          const list = lookupTag(tag)?.vr === 'UI' ? values.map((v) => v.replaceAll(',', '\\')) : values;
+          keys.set(tag, list.join('\\'));
         }
       }
     }

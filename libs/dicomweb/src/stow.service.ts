@@ -31,6 +31,7 @@ export interface StowResult {
 interface Referenced {
   classUid: string;
   instanceUid: string;
+  studyUid: string;
   url?: string;
   warning?: number;
 }
@@ -94,6 +95,7 @@ export class StowService {
           referenced.push({
             classUid: result.sopClassUid,
             instanceUid: result.sopInstanceUid,
+            studyUid: result.studyUid,
             url: `${base}/studies/${result.studyUid}/series/${result.seriesUid}/instances/${result.sopInstanceUid}`,
             warning: result.warnings.length > 0 ? 0xb006 : undefined,
           });
@@ -110,7 +112,11 @@ export class StowService {
     if (malformed && referenced.length === 0) throw new DicomwebError(400, `malformed multipart body: ${malformed}`);
     if (referenced.length === 0 && failed.length === 0) throw new DicomwebError(400, 'the request holds no instances');
     const body: DicomJson = {};
-    if (studyUid) body[tagToHex(Tag.RetrieveURL)] = { vr: 'UR', Value: [`${base}/studies/${studyUid}`] };
+    // Retrieve URL is Type 2 (PS3.18 Table I.1-1): the study's, when the request named it or all that
+    // was stored belongs to one study; present but empty otherwise.
+    const studies = new Set(referenced.map((r) => r.studyUid));
+    const retrieveStudy = studyUid ?? (studies.size === 1 ? [...studies][0] : undefined);
+    body[tagToHex(Tag.RetrieveURL)] = retrieveStudy ? { vr: 'UR', Value: [`${base}/studies/${retrieveStudy}`] } : { vr: 'UR' };
     if (failed.length > 0 || malformed) {
       body[tagToHex(Tag.FailedSOPSequence)] = {
         vr: 'SQ',

@@ -11,7 +11,7 @@ import {
   RetrieveService,
 } from '#vna/archive';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
-import { lookupTransferSyntax, parseTagHex } from '#vna/dicom';
+import { lookupTransferSyntax, parseTagHex, TS } from '#vna/dicom';
 import { dicomwebBase } from './dicomweb-base.js';
 import { DicomwebError } from './dicomweb.errors.js';
 import { type MediaRange, parseAccept, writeMultipart } from './multipart/index.js';
@@ -123,6 +123,9 @@ export class WadoService {
     if (!accepts(ranges, mediaType, mediaType) && !accepts(ranges, mediaType, '*/*')) {
       throw new DicomwebError(406, `frames of this instance are available as multipart/related; type="${mediaType}"`);
     }
+    // Native frames leave as Explicit VR Little Endian bytes (PS3.18 8.7.3.3.1; RetrieveService swaps
+    // big endian words); compressed ones in the syntax they are stored in.
+    const frameSyntax = ts?.encapsulated ? instance.transferSyntaxUid : TS.ExplicitVRLittleEndian;
     const base = dicomwebBase(this.config, req);
     const first = await frames[0]!.open();
     async function* parts() {
@@ -130,7 +133,7 @@ export class WadoService {
         const frame = frames![i]!;
         yield {
           headers: {
-            'Content-Type': `${mediaType}; transfer-syntax=${instance.transferSyntaxUid}`,
+            'Content-Type': `${mediaType}; transfer-syntax=${frameSyntax}`,
             'Content-Location': `${base}/studies/${scope.studyUid}/series/${scope.seriesUid}/instances/${scope.sopInstanceUid}/frames/${frame.number}`,
           },
           body: i === 0 ? first : await frame.open(),
@@ -138,7 +141,7 @@ export class WadoService {
       }
     }
     const writer = writeMultipart(parts());
-    await this.send(res, 200, { 'Content-Type': writer.contentType(mediaType, { 'transfer-syntax': instance.transferSyntaxUid }) }, writer.stream);
+    await this.send(res, 200, { 'Content-Type': writer.contentType(mediaType, { 'transfer-syntax': frameSyntax }) }, writer.stream);
   }
 
   async bulk(_req: IncomingMessage, res: ServerResponse, scope: Required<RetrieveScope>, tagText: string): Promise<void> {

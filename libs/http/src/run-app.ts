@@ -30,7 +30,8 @@ export function configOrExit(): VnaConfig {
 export async function runApp(name: string, build: (config: VnaConfig) => DynamicModule, options: { docs: boolean }): Promise<void> {
   const config = configOrExit();
   const logger = new ConsoleLogger(name, { json: true, logLevels: LEVELS[config.logLevel] });
-  const app = await NestFactory.create(build(config), { logger, abortOnError: false });
+  // Body parsers are registered by listenHttp, so that they can leave DICOMweb streams alone.
+  const app = await NestFactory.create(build(config), { logger, abortOnError: false, bodyParser: false });
   await listenHttp(app, config, options);
   logger.log(`${name} ready: HTTP on ${config.bind}:${config.http.port} (profile ${config.profile}, node ${config.nodeId})`);
 }

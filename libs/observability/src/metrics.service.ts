@@ -75,6 +75,8 @@ export class MetricsService {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'vna_process_' });
+    // prom-client's default metrics are already named process_* and nodejs_*: the prefix is just the
+    // namespace (vna_process_resident_memory_bytes, not vna_process_process_...).
+    collectDefaultMetrics({ register: this.registry, prefix: 'vna_' });
   }
 }

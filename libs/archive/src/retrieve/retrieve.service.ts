@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import type { DataSource } from 'typeorm';
+import { lookupTransferSyntax } from '#vna/dicom';
 import { BULK_PLACEHOLDER_PREFIX } from '../ingest/index-record.js';
 import { EgressOverlay } from './egress-overlay.js';
 import { INSTANCE_ROW_COLUMNS, type InstanceRow, toInstanceRow } from './instance-row.js';
@@ -180,9 +181,9 @@ export class RetrieveService {
     return numbers.map((n) => ({
       number: n,
       compressed: false,
-      open: () => {
+      open: async () => {
         const start = instance.pixelOffset! + (n - 1) * frameBytes;
-        return this.reader.open(instance, { start, end: start + frameBytes - 1 });
+        return littleEndianPixels(instance, await this.reader.open(instance, { start, end: start + frameBytes - 1 }));
       },
     }));
   }
@@ -193,8 +194,37 @@ export class RetrieveService {
       throw new RetrieveRequestError('no such bulk data');
     }
     if (instance.fragments) throw new FramesNotAvailableError('encapsulated pixel data is retrieved by frame');
-    return this.reader.open(instance, { start: instance.pixelOffset, end: instance.pixelOffset + instance.pixelLength - 1 });
+    return littleEndianPixels(instance, await this.reader.open(instance, { start: instance.pixelOffset, end: instance.pixelOffset + instance.pixelLength - 1 }));
   }
+}
+
+/**
+ * Native pixel data leaves little endian whatever the stored encoding: DICOMweb sends uncompressed
+ * frames and bulk data as Explicit VR Little Endian bytes (PS3.18 8.7.3.3.1), so the words of a big
+ * endian object (PS3.5 A.3, retired but still received) are swapped on the way, by Bits Allocated.
+ */
+function littleEndianPixels(instance: InstanceRow, stored: Readable): Readable {
+  const bits = instance.bitsAllocated ?? 8;
+  if (lookupTransferSyntax(instance.transferSyntaxUid)?.littleEndian !== false || bits <= 8) return stored;
+  const width = bits > 32 ? 8 : bits > 16 ? 4 : 2;
+  let carry = Buffer.alloc(0);
+  const swap = new Transform({
+    transform(chunk: Buffer, _encoding, callback): void {
+      const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const whole = bytes.length - (bytes.length % width);
+      carry = Buffer.from(bytes.subarray(whole));
+      const words = Buffer.from(bytes.subarray(0, whole));
+      if (width === 2) words.swap16();
+      else if (width === 4) words.swap32();
+      else words.swap64();
+      callback(null, words);
+    },
+    flush(callback): void {
+      callback(null, carry.length > 0 ? carry : undefined);
+    },
+  });
+  // pipeline carries a read error on to `swap`, so the response is aborted rather than cut short silently.
+  return pipeline(stored, swap, () => undefined);
 }
 
 function withBase(doc: string, baseUrl: string): string {
