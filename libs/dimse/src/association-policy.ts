@@ -14,19 +14,25 @@ export const SopClass = {
 const SERVICES = new Set<string>(Object.values(SopClass));
 
 /**
- * Services the archive does not provide; any other abstract syntax is taken for a storage SOP
- * class, so that private and future storage classes (vendors', migrations') are archived too.
+ * Standard storage SOP classes outside the 1.2.840.10008.5.1.4.1.1 arc (PS3.4 Annex B and GG):
+ * hanging protocols, color palettes, implant templates, protocols.
  */
-const NOT_STORAGE_PREFIXES = [
-  '1.2.840.10008.5.1.4.1.2.', // other query/retrieve models (composite instance, withdrawn)
-  '1.2.840.10008.5.1.4.31', // Modality Worklist (not yet served)
-  '1.2.840.10008.5.1.4.32', // General Purpose Worklist
-  '1.2.840.10008.3.1.', // MPPS, storage commitment, detached management
-  '1.2.840.10008.5.1.1.', // print management
-  '1.2.840.10008.1.20', // storage commitment push
-  '1.2.840.10008.1.40', // procedural event logging
-  '1.2.840.10008.1.9', // basic study content notification
-];
+const OTHER_STANDARD_STORAGE = new Set([
+  '1.2.840.10008.5.1.4.38.1', // Hanging Protocol Storage
+  '1.2.840.10008.5.1.4.39.1', // Color Palette Storage
+  '1.2.840.10008.5.1.4.43.1', // Generic Implant Template Storage
+  '1.2.840.10008.5.1.4.44.1', // Implant Assembly Template Storage
+  '1.2.840.10008.5.1.4.45.1', // Implant Template Group Storage
+]);
+
+/**
+ * Storage SOP classes: every standard one (the 1.2.840.10008.5.1.4.1.1 arc and the few outside it)
+ * and any non-standard abstract syntax, so that vendors' private storage classes are archived too.
+ * Other standard classes (worklists, UPS, notifications, other query models) are not storage.
+ */
+function isStandardUid(uid: string): boolean {
+  return uid.startsWith('1.2.840.10008.');
+}
 
 export type ContextDecision =
   | { readonly accept: true; readonly transferSyntaxUid: string }
@@ -38,7 +44,8 @@ export function isServiceClass(abstractSyntaxUid: string): boolean {
 
 export function isStorageClass(abstractSyntaxUid: string): boolean {
   if (SERVICES.has(abstractSyntaxUid)) return false;
-  return !NOT_STORAGE_PREFIXES.some((p) => abstractSyntaxUid.startsWith(p));
+  if (!isStandardUid(abstractSyntaxUid)) return true;
+  return abstractSyntaxUid.startsWith('1.2.840.10008.5.1.4.1.1.') || OTHER_STANDARD_STORAGE.has(abstractSyntaxUid);
 }
 
 /**

@@ -263,7 +263,7 @@ describe('outbox relay with BullMQ', () => {
       expect(dead.attempts).toBe(JOB_ATTEMPTS);
     });
 
-    it('runs again after replay(), and its row is done when it succeeds', async () => {
+    it('runs again after QueueService.replay(), and its row is done when it succeeds', async () => {
       const r = await rig('replay');
       let calls = 0;
       let healthy = false;
@@ -278,13 +278,13 @@ describe('outbox relay with BullMQ', () => {
       expect(calls).toBe(1);
 
       healthy = true;
-      const replayed = await r.outbox.replay(id);
+      const replayed = await r.consumer.replay(id);
       expect(replayed).toMatchObject({ id, attempts: 0, deadAt: null });
       await eventually(async () => (await rows(r)).find((x) => x.id === id)?.done, 20_000, 'replayed row done');
       expect(calls).toBe(2);
       expect(await r.outbox.counts()).toEqual({ open: 0, dead: 0 });
       // Replaying what is not a dead letter does nothing.
-      expect(await r.outbox.replay(id)).toBeUndefined();
+      expect(await r.consumer.replay(id)).toBeUndefined();
     });
   });
 });

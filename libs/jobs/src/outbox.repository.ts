@@ -112,6 +112,11 @@ export class OutboxRepository {
     return rows.map(toRow);
   }
 
+  async find(id: string): Promise<OutboxRow | undefined> {
+    const rows: RawRow[] = await this.db.query(`SELECT id, topic, queue, payload, attempts, created_at, last_error, dead_at FROM outbox WHERE id = $1`, [id]);
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
   /** Gives a dead letter another full set of attempts. Returns false when there is no such dead letter. */
   async replay(id: string): Promise<OutboxRow | undefined> {
     const rows: RawRow[] = await this.db.query(

@@ -8,6 +8,8 @@ import { JOB_ATTEMPTS, JOB_BACKOFF_MS } from './queues.js';
 export interface OutboxJobData {
   readonly outboxId: string;
   readonly payload: Record<string, unknown>;
+  /** Attempts made before this job (earlier relays of the same outbox row). */
+  readonly priorAttempts?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export class QueueService implements OnApplicationShutdown {
       await this.queue(name).addBulk(
         list.map((row) => ({
           name: row.topic,
-          data: { outboxId: row.id, payload: row.payload } satisfies OutboxJobData,
+          data: { outboxId: row.id, payload: row.payload, priorAttempts: row.attempts } satisfies OutboxJobData,
           opts: {
             jobId: `outbox-${row.id}`,
             attempts: Math.max(1, JOB_ATTEMPTS - row.attempts),
@@ -69,6 +71,17 @@ export class QueueService implements OnApplicationShutdown {
     await this.queue(queueName).remove(`outbox-${outboxId}`).catch(() => 0);
   }
 
+  /**
+   * Gives a dead letter a new set of attempts: the failed job (kept for diagnosis, under the same
+   * job id) is removed first, or BullMQ would ignore the new one. Undefined when there is no such dead letter.
+   */
+  async replay(outboxId: string): Promise<OutboxRow | undefined> {
+    const dead = await this.outbox.find(outboxId);
+    if (!dead?.deadAt) return undefined;
+    await this.forget(dead.queue, outboxId);
+    return this.outbox.replay(outboxId);
+  }
+
   /** Starts consuming a queue: each job runs its topic's handler, then completes its outbox row. */
   consume(name: string, concurrency: number): void {
     const worker = new Worker<OutboxJobData>(
@@ -83,8 +96,9 @@ export class QueueService implements OnApplicationShutdown {
     );
     worker.on('failed', (job, error) => {
       if (!job) return;
-      const attempts = job.attemptsMade;
-      const exhausted = attempts >= (job.opts.attempts ?? 1);
+      const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
+      // The outbox row counts every attempt ever made, across relays.
+      const attempts = (job.data.priorAttempts ?? 0) + job.attemptsMade;
       this.logger.warn(`job ${job.name} ${job.id} failed (attempt ${attempts}${exhausted ? ', dead letter' : ''}): ${error.message}`);
       const write = exhausted
         ? this.outbox.markDead(job.data.outboxId, error.message, attempts)

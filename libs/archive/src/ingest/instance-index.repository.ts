@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { tagToHex } from '#vna/dicom';
 import type { EntityManager } from 'typeorm';
 import type { IndexRecord } from './index-record.js';
 import type { SpooledObject } from './spool-writer.js';
@@ -16,6 +17,16 @@ export type StoreOutcome =
 
 interface IdRow {
   id: string;
+}
+
+/** Where the top-level bulk values other than pixel data are in the file (for their BulkDataURIs). */
+function bulkElements(spooled: SpooledObject): string | null {
+  if (!spooled.bulkAddressable) return null;
+  const out: Record<string, [number, number]> = {};
+  for (const el of spooled.dataset.elements.values()) {
+    if (el.bulk && el.tag !== 0x7fe00010 && !el.undefinedLength) out[tagToHex(el.tag)] = [el.offset, el.length];
+  }
+  return Object.keys(out).length ? JSON.stringify(out) : null;
 }
 
 /** Writes the index rows of one received object. Runs inside the caller's transaction. */
@@ -65,6 +76,9 @@ export class InstanceIndexRepository {
       [series.seriesUid],
     );
 
+    // One writer per SOP Instance UID at a time, so concurrent versions of one object queue up
+    // instead of colliding on the "one current row" index (held until commit).
+    await tx.query(`SELECT pg_advisory_xact_lock(7341, hashtext($1))`, [instance.sopInstanceUid]);
     const existing: { id: string; sha256: Buffer; version: number }[] = await tx.query(
       `SELECT id, sha256, version FROM instance WHERE sop_instance_uid = $1 AND is_current FOR UPDATE`,
       [instance.sopInstanceUid],
@@ -82,9 +96,9 @@ export class InstanceIndexRepository {
     const pixel = spooled.bulkAddressable ? spooled.dataset.get(0x7fe00010) : undefined;
     const rows: IdRow[] = await tx.query(
       `INSERT INTO instance (sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
-         size_bytes, sha256, dataset_offset, pixel_offset, pixel_length, fragments, rows, columns, bits_allocated,
+         size_bytes, sha256, dataset_offset, pixel_offset, pixel_length, fragments, bulk_elements, rows, columns, bits_allocated,
          samples_per_pixel, number_of_frames, storage_state, spool_node, spool_path, source_aet, source_kind, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, $17, 'spooled', $18, $19, $20, $21, $22)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23)
        RETURNING id`,
       [
         instance.sopInstanceUid,
@@ -99,6 +113,7 @@ export class InstanceIndexRepository {
         pixel ? pixel.offset : null,
         pixel ? pixel.length : null,
         pixel?.fragments ? JSON.stringify(pixel.fragments.map((f) => [f.offset, f.length])) : null,
+        bulkElements(spooled),
         instance.rows,
         instance.columns,
         instance.bitsAllocated,

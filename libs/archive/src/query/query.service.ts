@@ -164,9 +164,11 @@ export class QueryService {
     const def = KEYS.get(tag);
     if (!def) {
       if (keyLevel === 'IMAGE') return undefined; // instance attributes without a column are not matched (PS3.18 allows ignoring them)
-      // Stored JSON: single value or wildcard matching on the first value.
-      const column = `(${ALIAS[keyLevel]}.attributes -> '${tagToHex(tag)}' -> 'Value' ->> 0)`;
-      return matchText(column, value, p);
+      // Stored JSON: single value or wildcard matching on the first value; a person name on its
+      // alphabetic group, ignoring case like the names with columns of their own.
+      const base = `${ALIAS[keyLevel]}.attributes -> '${tagToHex(tag)}' -> 'Value'`;
+      if (lookupTag(tag)?.vr === 'PN') return matchText(`(${base} -> 0 ->> 'Alphabetic')`, value.split('=')[0] ?? '', p, true);
+      return matchText(`(${base} ->> 0)`, value, p);
     }
     switch (def.kind) {
       case 'pn':

@@ -11,6 +11,8 @@ export interface InstanceRow {
   readonly pixelOffset: number | null;
   readonly pixelLength: number | null;
   readonly fragments: [number, number][] | null;
+  /** Top-level bulk values other than pixel data: tag (hex) -> [offset, length] in the stored file. */
+  readonly bulkElements: Record<string, [number, number]> | null;
   readonly rows: number | null;
   readonly columns: number | null;
   readonly bitsAllocated: number | null;
@@ -26,7 +28,7 @@ export const INSTANCE_ROW_COLUMNS = `
   i.id, st.study_uid AS "studyUid", se.series_uid AS "seriesUid", i.sop_instance_uid AS "sopInstanceUid",
   i.sop_class_uid AS "sopClassUid", i.transfer_syntax_uid AS "transferSyntaxUid", i.size_bytes AS "sizeBytes",
   i.dataset_offset AS "datasetOffset", i.pixel_offset AS "pixelOffset", i.pixel_length AS "pixelLength",
-  i.fragments, i.rows, i.columns, i.bits_allocated AS "bitsAllocated", i.samples_per_pixel AS "samplesPerPixel",
+  i.fragments, i.bulk_elements AS "bulkElements", i.rows, i.columns, i.bits_allocated AS "bitsAllocated", i.samples_per_pixel AS "samplesPerPixel",
   i.number_of_frames AS "numberOfFrames", i.storage_state AS "storageState", i.spool_node AS "spoolNode",
   i.spool_path AS "spoolPath", i.blob_key AS "blobKey"`;
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { pipeline, type Readable, Transform } from 'node:stream';
 import type { DataSource } from 'typeorm';
-import { lookupTransferSyntax } from '#vna/dicom';
+import { lookupTransferSyntax, tagToHex } from '#vna/dicom';
 import { BULK_PLACEHOLDER_PREFIX } from '../ingest/index-record.js';
 import { EgressOverlay } from './egress-overlay.js';
 import { INSTANCE_ROW_COLUMNS, type InstanceRow, toInstanceRow } from './instance-row.js';
@@ -190,7 +190,14 @@ export class RetrieveService {
 
   /** Top-level bulk data by tag (pixel data), for BulkDataURIs in metadata. */
   async bulk(instance: InstanceRow, tag: number): Promise<Readable> {
-    if (tag !== 0x7fe00010 || instance.pixelOffset === null || instance.pixelLength === null) {
+    if (tag !== 0x7fe00010) {
+      // Other top-level bulk values (a vendor's large private OB, say) are bytes as stored.
+      const where = instance.bulkElements?.[tagToHex(tag)];
+      if (!where) throw new RetrieveRequestError('no such bulk data');
+      const [offset, length] = where;
+      return this.reader.open(instance, { start: offset, end: offset + length - 1 });
+    }
+    if (instance.pixelOffset === null || instance.pixelLength === null) {
       throw new RetrieveRequestError('no such bulk data');
     }
     if (instance.fragments) throw new FramesNotAvailableError('encapsulated pixel data is retrieved by frame');

@@ -224,18 +224,29 @@ describe('datasetToJson (PS3.18 F.2)', () => {
     });
 
     it('big endian OW, OF, OL, OD and OV words are swapped to little endian (PS3.18 F.2.7)', () => {
-      const be = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]);
-      const out = json(
+      // The writer takes binary words little endian and swaps them for big endian; so to have the
+      // bytes 1..8 on the wire, give it each word already swapped.
+      const wire = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]);
+      const swapped = (width: number): Buffer => {
+        const b = Buffer.from(wire);
+        if (width === 2) b.swap16();
+        else if (width === 4) b.swap32();
+        else b.swap64();
+        return b;
+      };
+      const ds = dataset(
         [
-          { tag: 0x00091010, vr: 'OW', value: be },
-          { tag: 0x00091011, vr: 'OF', value: be },
-          { tag: 0x00091012, vr: 'OL', value: be },
-          { tag: 0x00091013, vr: 'OD', value: be },
-          { tag: 0x00091014, vr: 'OV', value: be },
-          { tag: 0x00091015, vr: 'UN', value: be },
+          { tag: 0x00091010, vr: 'OW', value: swapped(2) },
+          { tag: 0x00091011, vr: 'OF', value: swapped(4) },
+          { tag: 0x00091012, vr: 'OL', value: swapped(4) },
+          { tag: 0x00091013, vr: 'OD', value: swapped(8) },
+          { tag: 0x00091014, vr: 'OV', value: swapped(8) },
+          { tag: 0x00091015, vr: 'UN', value: wire },
         ],
         BIG_ENDIAN,
       );
+      for (const tag of [0x00091010, 0x00091011, 0x00091012, 0x00091013, 0x00091014, 0x00091015]) expect(ds.bytes(tag)).toEqual(wire);
+      const out = datasetToJson(ds);
       const b64 = (a: number[]): string => Buffer.from(a).toString('base64');
       expect(out['00091010']).toEqual({ vr: 'OW', InlineBinary: b64([2, 1, 4, 3, 6, 5, 8, 7]) });
       expect(out['00091011']).toEqual({ vr: 'OF', InlineBinary: b64([4, 3, 2, 1, 8, 7, 6, 5]) });
@@ -246,7 +257,8 @@ describe('datasetToJson (PS3.18 F.2)', () => {
     });
 
     it('does not swap little endian data, nor the source buffer', () => {
-      const ds = dataset([{ tag: 0x00091010, vr: 'OW', value: Buffer.from([1, 2, 3, 4]) }], BIG_ENDIAN);
+      const ds = dataset([{ tag: 0x00091010, vr: 'OW', value: Buffer.from([2, 1, 4, 3]) }], BIG_ENDIAN);
+      expect(ds.bytes(0x00091010)).toEqual(Buffer.from([1, 2, 3, 4]));
       datasetToJson(ds);
       expect(ds.bytes(0x00091010)).toEqual(Buffer.from([1, 2, 3, 4]));
       expect(json([{ tag: 0x00091010, vr: 'OW', value: Buffer.from([1, 2, 3, 4]) }])['00091010']).toEqual({

@@ -76,7 +76,9 @@ function littleEndianBytes(el: DicomElement, le: boolean): Buffer {
 function attribute(el: DicomElement, charset: readonly string[] | undefined, le: boolean, opts: ToJsonOptions): DicomJsonAttribute | undefined {
   const { vr } = el;
   if (vr === 'SQ') {
-    return { vr, Value: (el.items ?? []).map((item) => datasetToJson(item, { ...opts, omit: undefined }, charset)) };
+    // Inside items every kept binary value goes inline: bulk data URIs address top-level elements only.
+    const nested: ToJsonOptions = { ...opts, omit: undefined, bulkDataUri: undefined, inlineBinaryLimit: Number.MAX_SAFE_INTEGER };
+    return { vr, Value: (el.items ?? []).map((item) => datasetToJson(item, nested, charset)) };
   }
   if (el.bulk || el.value === undefined) {
     const uri = opts.bulkDataUri?.(el);
@@ -110,7 +112,9 @@ function attribute(el: DicomElement, charset: readonly string[] | undefined, le:
   if (vr === 'IS' || vr === 'DS') {
     const Value = splitValues(trimAscii(v.toString('latin1'))).map((s) => {
       if (s === null) return null;
-      const n = Number(s);
+      // Decimal only (PS3.5 6.2): Number() would also take "0x10" or "Infinity".
+      const decimal = vr === 'IS' ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+      const n = decimal.test(s) ? Number(s) : NaN;
       if (!Number.isFinite(n) || (vr === 'IS' && !Number.isInteger(n))) {
         opts.warnings?.push(`invalid ${vr} value in ${tagToHex(el.tag)}`);
         return null;

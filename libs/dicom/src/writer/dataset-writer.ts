@@ -54,13 +54,32 @@ function numbers(vr: string, values: readonly number[], le: boolean): Buffer {
   return b;
 }
 
+/** Word size of binary VRs whose values are words (swapped for big endian; PS3.5 7.3). */
+const WORD_SIZE: Record<string, number> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
+
 function valueBytes(el: WriteElement, enc: Encoding, charset: readonly string[] | undefined): Buffer {
   const { vr, value } = el;
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === 'string' || (Array.isArray(value) && (value.length === 0 || typeof value[0] === 'string' || value[0] === null))) {
-    const text = typeof value === 'string' ? value : (value as readonly (string | null)[]).map((v) => v ?? '').join('\\');
-    if (!TEXT_VRS.has(vr)) throw new DicomWriteError(`cannot write text as ${vr}`);
-    return CHARSET_VRS.has(vr) ? encodeText(text, charset, vr) : Buffer.from(text, 'latin1');
+  if (Buffer.isBuffer(value)) {
+    // Binary words are given little endian (as in the JSON model, PS3.18 F.2.7) and swapped for big endian.
+    const width = WORD_SIZE[vr];
+    if (enc.littleEndian || !width || value.length % width !== 0) return value;
+    const swapped = Buffer.from(value);
+    if (width === 2) swapped.swap16();
+    else if (width === 4) swapped.swap32();
+    else swapped.swap64();
+    return swapped;
+  }
+  if (Array.isArray(value) && value.length === 0) return Buffer.alloc(0);
+  if (TEXT_VRS.has(vr)) {
+    const list = typeof value === 'string' ? [value] : (value as readonly (string | number | null)[]);
+    // Numbers are text only for the number-string VRs (IS, DS).
+    if (vr !== 'IS' && vr !== 'DS' && list.some((v) => typeof v === 'number')) throw new DicomWriteError(`cannot write numbers as ${vr}`);
+    const text = list.map((v) => (v === null ? '' : String(v))).join('\\');
+    // Default-repertoire VRs go through the same encoder, which refuses what they cannot hold.
+    return encodeText(text, CHARSET_VRS.has(vr) ? charset : undefined, vr);
+  }
+  if (typeof value === 'string' || (Array.isArray(value) && typeof value[0] !== 'number')) {
+    throw new DicomWriteError(`cannot write text as ${vr}`);
   }
   return numbers(vr, value as readonly number[], enc.littleEndian);
 }

@@ -95,6 +95,7 @@ export class ArchiveCore1732300000000 implements MigrationInterface {
         pixel_offset bigint,
         pixel_length bigint,
         fragments jsonb,
+        bulk_elements jsonb,
         rows integer,
         columns integer,
         bits_allocated integer,
