@@ -112,6 +112,17 @@ describe('administration API, operations endpoints and access control', () => {
     await expectProblem(await archive.fetch('/api/v1/no-such-thing', { key: 'admin' }), 404);
   });
 
+  it('lists dead letters and refuses to replay what is not one (admin only)', async () => {
+    expect((await archive.fetch('/api/v1/dead-letters', { key: 'reader' })).status).toBe(403);
+    const list = await archive.fetch('/api/v1/dead-letters');
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual([]);
+    const missing = await archive.fetch('/api/v1/dead-letters/999999/replay', { method: 'POST' });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+    expect((await archive.fetch('/api/v1/dead-letters/abc/replay', { method: 'POST' })).status).toBe(400);
+  });
+
   describe('/api/v1/dicom-nodes', () => {
     const post = (body: unknown, key: 'admin' | 'writer' | 'reader' | null = 'admin') =>
       archive.fetch('/api/v1/dicom-nodes', { method: 'POST', key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });

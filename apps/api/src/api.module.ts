@@ -5,7 +5,7 @@ import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule } from '#vna/dimse';
-import { JobsModule } from '#vna/jobs';
+import { DeadLettersModule, JobsModule } from '#vna/jobs';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
 
@@ -25,6 +25,7 @@ export class ApiModule {
         SpoolUploadModule,
         DicomwebModule,
         DicomNodesModule,
+        DeadLettersModule,
         HealthModule,
       ],
     };

@@ -2,6 +2,7 @@ import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBoots
 import { MetricsService } from '#vna/observability';
 import { BullModule } from '@nestjs/bullmq';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { DeadLettersController } from './dead-letters.controller.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
 import { OutboxRepository } from './outbox.repository.js';
@@ -78,3 +79,7 @@ export class JobsModule {
     };
   }
 }
+
+/** /api/v1/dead-letters, for the app that serves the administration API (needs JobsModule). */
+@Module({ controllers: [DeadLettersController] })
+export class DeadLettersModule {}
