@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run bench: the benchmark (test/bench/run.ts, built to dist/test/bench/run.js), doing its own
-# set-up like npm test: Node 24, npm packages, PostgreSQL, Redis, dcmtk, build. Arguments go to
-# the benchmark. Exports VNA_TEST_DATABASE_URL and VNA_TEST_REDIS_URL as npm test does.
+# set-up like npm test: Node 24, npm packages, PostgreSQL, Redis, dcmtk, curl (the HTTP client the
+# figures are taken with, as for the Orthanc peer), build. Arguments go to the benchmark
+# (npm run bench -- --help). Exports VNA_TEST_DATABASE_URL and VNA_TEST_REDIS_URL as npm test does.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=scripts/lib/common.sh
@@ -17,6 +18,7 @@ vna_npm_ci
 vna_postgres_ensure
 vna_redis_ensure
 vna_dcmtk_ensure
+command -v curl >/dev/null 2>&1 || vna_apt_install curl
 vna_raise_nofile
 
 vna_build

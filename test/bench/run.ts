@@ -1,0 +1,524 @@
+/**
+ * `npm run bench`: the archive's throughput, latency and memory figures (issue 2, "Benchmark"),
+ * measured with the same clients and workload as the Orthanc peer (../shared/peers), and compared
+ * with Orthanc's figures. Prints tables and writes results.tsv / results.json; never asserts times.
+ * See test/bench/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BenchArchive } from './bench-archive.js';
+import { BenchEnv } from './bench-env.js';
+import { curl, meanLatency, storeDirectory, storeParallel, toolVersion } from './clients.js';
+import { type GeneratedSet, generateCtStudy, generateIndexStudies, generateMultiFrame } from './generate.js';
+import { type BenchOptions, parseOptions } from './options.js';
+import { busiestProcesses, CpuMeter, type CpuUse, PeakMemory } from './proc.js';
+import { formatProfile, summarizeProfile } from './profile-report.js';
+import { compare, type Comparison, fmt, formatComparison, MB, median, PeerResults, Results, table } from './report.js';
+
+const DICOM_MULTIPART = 'multipart/related; type="application/dicom"';
+const DICOM_JSON = 'application/dicom+json';
+const STORE_TIMEOUT_MS = 15 * 60_000;
+
+function log(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+function sync(): void {
+  // Flush dirty pages (generated data, the previous archive's blob writes) so they do not land in the next measurement.
+  execFileSync('sync');
+}
+
+class Bench {
+  readonly results = new Results();
+  readonly notes: string[] = [];
+  readonly profiles: { label: string; path: string; summary: string }[] = [];
+  private readonly live = new Set<BenchArchive>();
+  private ct?: GeneratedSet;
+  private indexSets: { set: GeneratedSet; total: number }[] = [];
+  private multiFrame?: { path: string; studyUid: string; bytes: number };
+
+  constructor(
+    readonly o: BenchOptions,
+    readonly env: BenchEnv,
+  ) {}
+
+  // ------------------------------------------------------------ plumbing
+
+  /**
+   * Waits (up to a minute) until the machine is quiet, so another process's work (a test run on a
+   * shared machine, the previous archive's writeback) does not land in the next measurement; notes it when not.
+   */
+  private async waitQuiet(what: string): Promise<void> {
+    let last = { busyPct: 0, processes: [] as string[] };
+    for (let i = 0; i < 60; i++) {
+      last = await busiestProcesses(1000);
+      if (last.busyPct < 20) return;
+      if (i === 0) log(`machine ${last.busyPct.toFixed(0)}% busy before ${what}; waiting for it to calm down: ${last.processes.join('; ')}`);
+    }
+    this.note(`machine still ${last.busyPct.toFixed(0)}% busy before ${what} after a minute: ${last.processes.join('; ')}`);
+  }
+
+  private async startArchive(label: string): Promise<BenchArchive> {
+    await this.waitQuiet(label);
+    const a = await BenchArchive.start(this.env, label, {
+      qidoMaxResults: Math.max(10_000, this.o.studies),
+      profileDir: this.o.profile ? join(this.o.resultsDir, 'profiles') : undefined,
+    });
+    this.live.add(a);
+    // Let start-up work (outbox relay, spool housekeeping) settle before measuring.
+    await sleep(500);
+    return a;
+  }
+
+  private async stopArchive(a: BenchArchive): Promise<void> {
+    this.live.delete(a);
+    await a.destroy();
+  }
+
+  async destroyAll(): Promise<void> {
+    for (const a of [...this.live]) await this.stopArchive(a).catch(() => undefined);
+  }
+
+  private async profile(a: BenchArchive, label: string): Promise<void> {
+    const path = await a.profileMark(label);
+    if (!path) return;
+    const summary = formatProfile(label, summarizeProfile(path));
+    writeFileSync(path.replace(/\.cpuprofile$/, '.txt'), summary);
+    this.profiles.push({ label, path, summary });
+  }
+
+  private note(line: string): void {
+    this.notes.push(line);
+    log(`NOTE: ${line}`);
+  }
+
+  // ------------------------------------------------------------ data
+
+  generate(): void {
+    const dataDir = join(this.env.workDir, 'data');
+    const t0 = performance.now();
+    if (this.o.phases.has('ingest') || this.o.phases.has('wado')) {
+      this.ct = generateCtStudy(join(dataDir, 'ct1k'), this.o.instances);
+      log(`generated ${this.ct.files.length} CT instances, ${(this.ct.bytes / MB).toFixed(1)} MB (${(this.ct.bytes / this.ct.files.length / 1000).toFixed(1)} KB each)`);
+    }
+    if (this.o.phases.has('qido')) {
+      // Three stages like the peer: 1 (QA), 99 (QB), the rest (QC); each stage's patient IDs and
+      // accession numbers restart, so PatientID=QA000001 is unique and AccessionNumber=A00000001 recurs.
+      let total = 0;
+      for (const [name, count, prefix] of [['q1', 1, 'QA'], ['q99', 99, 'QB'], [`q${this.o.studies - 100}`, this.o.studies - 100, 'QC']] as const) {
+        const set = generateIndexStudies(join(dataDir, name), count, prefix);
+        total += count;
+        this.indexSets.push({ set, total });
+      }
+      log(`generated ${total} one-instance studies (128x128 CT, ~39 KB each)`);
+    }
+    log(`generation took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  private async generateMultiFrame(): Promise<{ path: string; studyUid: string; bytes: number }> {
+    if (!this.multiFrame) {
+      const t0 = performance.now();
+      this.multiFrame = await generateMultiFrame(join(this.env.workDir, 'data', 'multiframe.dcm'), this.o.frames);
+      log(`generated a ${this.o.frames}-frame object, ${(this.multiFrame.bytes / MB).toFixed(1)} MB, in ${((performance.now() - t0) / 1000).toFixed(1)} s (streamed to disk)`);
+    }
+    return this.multiFrame;
+  }
+
+  /** Reads every file once, so the sender works from the page cache (the peer does the same). */
+  private warm(files: readonly string[]): void {
+    for (const f of files) readFileSync(f);
+  }
+
+  // ------------------------------------------------------------ (a) ingest and (c) WADO-RS
+
+  async ingest(): Promise<void> {
+    const ct = this.ct!;
+    const n = ct.files.length;
+    const mb = ct.bytes / MB;
+    // WADO-RS alone (--phases wado) needs one ingest to retrieve from, not the whole series of runs.
+    const only = !this.o.phases.has('ingest');
+    const runsPerMode = only ? 1 : this.o.runs;
+    for (const mode of only ? [1] : [1, this.o.parallel]) {
+      const seconds: number[] = [];
+      const peaks: number[] = [];
+      const cpu: CpuUse[] = [];
+      const indexMs: number[] = [];
+      const pendingUploads: number[] = [];
+      for (let r = 1; r <= runsPerMode; r++) {
+        this.warm(ct.files);
+        sync();
+        const a = await this.startArchive(`ingest${mode}r${r}`);
+        try {
+          await a.profileMark('-');
+          const memory = new PeakMemory(a.pid);
+          const meter = new CpuMeter(a.pid, this.env.azuritePid);
+          const run = mode === 1 ? await storeDirectory(a.aet, a.dicomPort, ct.dir, STORE_TIMEOUT_MS) : await storeParallel(a.aet, a.dicomPort, ct.files, mode, STORE_TIMEOUT_MS);
+          const ackedAt = performance.now();
+          const use = meter.read();
+          const mem = memory.stop();
+          if (r === runsPerMode) await this.profile(a, `ingest-${mode}assoc`);
+          const counts = await a.counts();
+          if (run.failures.length) this.note(`ingest ${mode} assoc run ${r}: ${run.failures.join(' | ')}`);
+          if (counts.instances !== n) this.note(`ingest ${mode} assoc run ${r}: ${counts.instances} of ${n} instances indexed`);
+          const h = await a.histogram('vna_ingest_duration_seconds');
+          seconds.push(run.seconds);
+          peaks.push(mem.peakRss);
+          cpu.push(use);
+          indexMs.push(h.count ? (1000 * h.sum) / h.count : NaN);
+          pendingUploads.push(counts.spooled);
+          log(
+            `ingest ${mode} assoc run ${r}/${runsPerMode}: ${run.seconds.toFixed(2)} s, ${(n / run.seconds).toFixed(1)} inst/s, ${(mb / run.seconds).toFixed(1)} MB/s, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB, ` +
+              `CPU s archive ${use.archive.toFixed(1)} postgres ${use.postgres.toFixed(1)} azurite ${use.azurite.toFixed(1)} clients ${use.clients.toFixed(1)} other ${use.other.toFixed(1)}, machine ${use.machineBusy.toFixed(1)} of ${use.machineTotal.toFixed(1)}; ${counts.spooled} uploads pending`,
+          );
+          if (mode === 1 && r === runsPerMode && this.o.phases.has('wado')) await this.wado(a, ct, ackedAt);
+        } finally {
+          await this.stopArchive(a);
+        }
+      }
+      const tag = `cstore_${mode}assoc`;
+      const m = median(seconds);
+      const res = this.results;
+      res.add('ingest', `${tag}_s`, seconds, 's', `storescu TCP_NODELAY=1, ${n} inst, ${ct.bytes} B, fresh archive per run`);
+      res.add('ingest', `${tag}_inst_per_s`, n / m, 'inst/s');
+      res.add('ingest', `${tag}_MBps`, mb / m, 'MB/s');
+      res.add('ingest', `${tag}_peak_rss_MB`, peaks.map((p) => p / MB), 'MB', 'archive process VmHWM over the transfer (reset by clear_refs)');
+      res.add('ingest', `${tag}_cpu_archive_s`, cpu.map((c) => c.archive), 's', 'archive process user+system CPU during the transfer');
+      res.add('ingest', `${tag}_cpu_postgres_s`, cpu.map((c) => c.postgres), 's', 'all postgres processes');
+      res.add('ingest', `${tag}_cpu_azurite_s`, cpu.map((c) => c.azurite), 's', 'Azurite (uploads run during ingest)');
+      res.add('ingest', `${tag}_cpu_clients_s`, cpu.map((c) => c.clients), 's', 'storescu processes and the benchmark itself');
+      res.add('ingest', `${tag}_cpu_other_s`, cpu.map((c) => c.other), 's', 'busy CPU not accounted for: kernel work (softirq, writeback) and other processes');
+      res.add('ingest', `${tag}_machine_busy_pct`, cpu.map((c) => (100 * c.machineBusy) / c.machineTotal), '%', `all ${cpus().length} cores`);
+      res.add('ingest', `${tag}_index_commit_ms`, indexMs, 'ms', 'mean vna_ingest_duration_seconds: spooled object -> index commit');
+      res.add('ingest', `${tag}_uploads_pending`, pendingUploads, 'inst', 'instances not yet uploaded to Azurite when the last C-STORE was acknowledged');
+    }
+  }
+
+  private async wadoRound(a: BenchArchive, studyUid: string, suffix: string): Promise<void> {
+    const study = `${a.baseUrl}/dicomweb/studies/${studyUid}`;
+    const times: number[] = [];
+    const firstBytes: number[] = [];
+    const metaTimes: number[] = [];
+    const metaFirstBytes: number[] = [];
+    let bytes = 0;
+    let metaBytes = 0;
+    const memory = new PeakMemory(a.pid);
+    await a.profileMark('-');
+    for (let k = 0; k < this.o.runs; k++) {
+      const r = await curl(study, DICOM_MULTIPART, a.apiKey);
+      if (r.status !== 200) this.note(`WADO-RS study ${suffix}: HTTP ${r.status}`);
+      times.push(r.seconds);
+      firstBytes.push(r.firstByte);
+      bytes = r.bytes;
+      const m = await curl(`${study}/metadata`, DICOM_JSON, a.apiKey);
+      if (m.status !== 200) this.note(`WADO-RS metadata ${suffix}: HTTP ${m.status}`);
+      metaTimes.push(m.seconds);
+      metaFirstBytes.push(m.firstByte);
+      metaBytes = m.bytes;
+    }
+    const mem = memory.stop();
+    await this.profile(a, `wado${suffix.replaceAll('_', '-') || '-after-ingest'}`);
+    const res = this.results;
+    res.add('wado', `wado_rs_study${suffix}_s`, times, 's', `GET /dicomweb/studies/{uid} multipart, ${bytes} B, curl -o /dev/null`);
+    res.add('wado', `wado_rs_study${suffix}_MBps`, bytes / MB / median(times), 'MB/s');
+    res.add('wado', `wado_rs_study${suffix}_first_byte_s`, firstBytes, 's', 'time to the first byte of the body');
+    res.add('wado', `wado_rs_study_metadata${suffix}_s`, metaTimes, 's', `GET .../metadata, ${metaBytes} B JSON; first request builds the series document`);
+    res.add('wado', `wado_rs_study_metadata${suffix}_first_s`, metaTimes[0]!, 's', 'the first metadata request after ingest');
+    res.add('wado', `wado_rs_study_metadata${suffix}_first_byte_s`, metaFirstBytes, 's', 'time to the first byte of the body');
+    res.add('wado', `wado_rs_study_metadata${suffix}_bytes`, metaBytes, 'B');
+    res.add('wado', `wado_rs${suffix}_peak_rss_MB`, mem.peakRss / MB, 'MB', 'archive peak RSS over these retrieves');
+    log(`WADO-RS${suffix || ' right after ingest'}: study ${fmt(median(times))} s (${fmt(bytes / MB / median(times))} MB/s, ${bytes} B), metadata ${metaTimes.map((t) => fmt(t)).join(' / ')} s (${metaBytes} B)`);
+  }
+
+  private async wado(a: BenchArchive, ct: GeneratedSet, ackedAt: number): Promise<void> {
+    const studyUid = ct.studies[0]!.studyUid;
+    await this.wadoRound(a, studyUid, '');
+    const memory = new PeakMemory(a.pid);
+    await a.waitSpoolEmpty(10 * 60_000);
+    const mem = memory.stop();
+    const drained = (performance.now() - ackedAt) / 1000;
+    this.results.add('wado', 'uploads_done_after_last_ack_s', drained, 's', 'spool empty (every instance in Azurite), counted from the last C-STORE acknowledgement; the WADO-RS requests above overlap it');
+    this.results.add('wado', 'upload_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS while the remaining uploads finished');
+    log(`uploads to Azurite finished ${drained.toFixed(1)} s after the last acknowledgement`);
+    await this.wadoRound(a, studyUid, '_after_upload');
+  }
+
+  // ------------------------------------------------------------ (b) QIDO-RS
+
+  async qido(): Promise<void> {
+    const a = await this.startArchive('qido');
+    try {
+      const queries: [string, number, string][] = [
+        ['pid_exact', this.o.reps, '/dicomweb/studies?PatientID=QA000001'],
+        ['name_prefix', this.o.reps, '/dicomweb/studies?PatientName=SMITH*'],
+        ['date_range_1y', this.o.reps, '/dicomweb/studies?StudyDate=20150101-20151231'],
+        ['accession', this.o.reps, '/dicomweb/studies?AccessionNumber=A00000001'],
+        ['all_limit100', this.o.reps, '/dicomweb/studies?limit=100'],
+        ['all', 1, '/dicomweb/studies'],
+      ];
+      for (const { set, total } of this.indexSets) {
+        this.warm(set.files);
+        const fill = await storeDirectory(a.aet, a.dicomPort, set.dir, STORE_TIMEOUT_MS);
+        const counts = await a.counts();
+        if (fill.failures.length) this.note(`QIDO fill to ${total}: ${fill.failures.join(' | ')}`);
+        if (counts.instances !== total) this.note(`QIDO fill: ${counts.instances} of ${total} studies indexed`);
+        this.results.add('qido', `fill_to_${total}_inst_per_s`, set.files.length / fill.seconds, 'inst/s', `storescu, 1 association, ${set.files.length} one-instance studies`);
+        const final = total === this.o.studies;
+        if (final) await a.profileMark('-');
+        const list = [...queries];
+        for (let i = 0; i < list.length; i++) {
+          const [name, reps, path] = list[i]!;
+          const url = `${a.baseUrl}${path}`;
+          const runs: number[] = [];
+          for (let r = 0; r < this.o.runs; r++) runs.push(await meanLatency(url, DICOM_JSON, a.apiKey, reps));
+          const res = await fetch(url, { headers: { Accept: DICOM_JSON, Authorization: `Bearer ${a.apiKey}` } });
+          const body = await res.text();
+          const hits = body.trim() ? (JSON.parse(body) as unknown[]).length : 0;
+          const warning = res.headers.get('warning');
+          this.results.add('qido', `qido_${name}_at_${total}_studies_s`, runs, 's', `mean of ${reps} per run; ${hits} hits; ${path}${warning ? '; truncated (Warning header)' : ''}`);
+          this.results.add('qido', `qido_${name}_at_${total}_studies_hits`, hits, 'studies');
+          log(`QIDO at ${total} studies: ${name.padEnd(14)} ${fmt(median(runs))} s, ${hits} hits${warning ? ' (truncated: Warning header)' : ''}`);
+          if (name === 'all' && hits < total) {
+            // The archive's default page is smaller than the index: ask for everything, as Orthanc answers.
+            this.note(`GET /dicomweb/studies without limit returned ${hits} of ${total} studies (default page size); all_complete asks limit=${total}`);
+            list.push(['all_complete', 1, `/dicomweb/studies?limit=${total}`]);
+          }
+        }
+        if (final) await this.profile(a, `qido-at-${total}`);
+      }
+    } finally {
+      await this.stopArchive(a);
+    }
+  }
+
+  // ------------------------------------------------------------ memory: one large object
+
+  async memory(): Promise<void> {
+    const mf = await this.generateMultiFrame();
+    sync();
+    const a = await this.startArchive('memory');
+    try {
+      const res = this.results;
+      const mb = mf.bytes / MB;
+      res.add('memory', 'object_MB', mb, 'MB', `${this.o.frames} frames 512x512x16 bit, Multi-frame Grayscale Word SC, explicit VR LE`);
+      await a.profileMark('-');
+      let memory = new PeakMemory(a.pid);
+      const run = await storeParallel(a.aet, a.dicomPort, [mf.path], 1, STORE_TIMEOUT_MS);
+      const ackedAt = performance.now();
+      let mem = memory.stop();
+      await this.profile(a, 'memory-store');
+      const counts = await a.counts();
+      if (run.failures.length) this.note(`large object: ${run.failures.join(' | ')}`);
+      if (counts.instances !== 1) this.note(`large object: ${counts.instances} instances indexed`);
+      res.add('memory', 'store_s', run.seconds, 's', 'storescu, 1 association');
+      res.add('memory', 'store_MBps', mb / run.seconds, 'MB/s');
+      res.add('memory', 'store_start_rss_MB', mem.startRss / MB, 'MB', 'archive RSS before the transfer');
+      res.add('memory', 'store_peak_rss_MB', mem.peakRss / MB, 'MB', `archive peak RSS (${mem.source}) during the transfer`);
+      log(`large object: stored in ${run.seconds.toFixed(1)} s (${(mb / run.seconds).toFixed(1)} MB/s); archive RSS ${(mem.startRss / MB).toFixed(0)} MB before, peak ${(mem.peakRss / MB).toFixed(0)} MB`);
+
+      const url = `${a.baseUrl}/dicomweb/studies/${mf.studyUid}`;
+      memory = new PeakMemory(a.pid);
+      let r = await curl(url, DICOM_MULTIPART, a.apiKey);
+      mem = memory.stop();
+      if (r.status !== 200) this.note(`large object WADO-RS: HTTP ${r.status}`);
+      res.add('memory', 'wado_s', r.seconds, 's', `WADO-RS study retrieve from the spool, ${r.bytes} B`);
+      res.add('memory', 'wado_MBps', r.bytes / MB / r.seconds, 'MB/s');
+      res.add('memory', 'wado_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS during the retrieve');
+      log(`large object: WADO-RS ${r.seconds.toFixed(1)} s (${(r.bytes / MB / r.seconds).toFixed(1)} MB/s), peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+
+      memory = new PeakMemory(a.pid);
+      await a.waitSpoolEmpty(15 * 60_000);
+      mem = memory.stop();
+      res.add('memory', 'upload_done_after_ack_s', (performance.now() - ackedAt) / 1000, 's', 'upload to Azurite finished, from the acknowledgement (the retrieve above overlaps it)');
+      res.add('memory', 'upload_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS while the upload finished');
+      log(`large object: upload finished ${((performance.now() - ackedAt) / 1000).toFixed(1)} s after the ack, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+
+      memory = new PeakMemory(a.pid);
+      r = await curl(url, DICOM_MULTIPART, a.apiKey);
+      mem = memory.stop();
+      if (r.status !== 200) this.note(`large object WADO-RS from the blob store: HTTP ${r.status}`);
+      res.add('memory', 'wado_from_blob_s', r.seconds, 's', `WADO-RS study retrieve from Azurite, ${r.bytes} B`);
+      res.add('memory', 'wado_from_blob_MBps', r.bytes / MB / r.seconds, 'MB/s');
+      res.add('memory', 'wado_from_blob_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS during the retrieve');
+      log(`large object: WADO-RS from Azurite ${r.seconds.toFixed(1)} s, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+    } finally {
+      await this.stopArchive(a);
+    }
+  }
+
+  // ------------------------------------------------------------ report
+
+  report(peer: PeerResults | undefined, machine: Record<string, string>): { text: string; comparison: Comparison[] } {
+    const r = this.results;
+    const v = (s: string, m: string): number => r.value(s, m);
+    const runs = (s: string, m: string): string => (r.get(s, m)?.values ?? []).map((x) => fmt(x)).join(' ');
+    const out: string[] = [];
+    out.push(`VNA benchmark  ${machine['date']}`);
+    out.push(Object.entries(machine).filter(([k]) => k !== 'date').map(([k, val]) => `${k}: ${val}`).join('\n'));
+    if (r.get('ingest', 'cstore_1assoc_s')) {
+      const ct = this.ct!;
+      out.push('', `(a) C-STORE ingest: ${ct.files.length} CT instances 512x512x16, ${(ct.bytes / MB).toFixed(1)} MB, storescu TCP_NODELAY=1, fresh archive per run, median of ${this.o.runs}`);
+      out.push(
+        table(
+          ['assoc', 'seconds', 'runs', 'inst/s', 'MB/s', 'peak RSS MB', 'CPU s: archive', 'postgres', 'azurite', 'clients', 'other', 'machine busy', 'index+commit ms', 'uploads pending'],
+          [1, this.o.parallel].map((mode) => {
+            const t = `cstore_${mode}assoc`;
+            return [
+              String(mode),
+              fmt(v('ingest', `${t}_s`)),
+              runs('ingest', `${t}_s`),
+              fmt(v('ingest', `${t}_inst_per_s`), 1),
+              fmt(v('ingest', `${t}_MBps`), 1),
+              fmt(v('ingest', `${t}_peak_rss_MB`), 0),
+              fmt(v('ingest', `${t}_cpu_archive_s`), 2),
+              fmt(v('ingest', `${t}_cpu_postgres_s`), 2),
+              fmt(v('ingest', `${t}_cpu_azurite_s`), 2),
+              fmt(v('ingest', `${t}_cpu_clients_s`), 2),
+              fmt(v('ingest', `${t}_cpu_other_s`), 2),
+              `${fmt(v('ingest', `${t}_machine_busy_pct`), 0)}%`,
+              fmt(v('ingest', `${t}_index_commit_ms`), 2),
+              fmt(v('ingest', `${t}_uploads_pending`), 0),
+            ];
+          }),
+        ),
+      );
+    }
+    if (r.get('wado', 'wado_rs_study_s')) {
+      out.push('', `(c) WADO-RS, the ${this.ct!.files.length}-instance study (curl, body read whole), ${this.o.runs} requests each`);
+      const rows = [['', 'right after ingest (spool)'], ['_after_upload', 'after the uploads (Azurite)']]
+        .filter(([s]) => r.get('wado', `wado_rs_study${s}_s`))
+        .map(([s, label]) => [
+          label!,
+          fmt(v('wado', `wado_rs_study${s}_s`)),
+          fmt(v('wado', `wado_rs_study${s}_MBps`), 1),
+          fmt(v('wado', `wado_rs_study${s}_first_byte_s`)),
+          fmt(v('wado', `wado_rs_study_metadata${s}_s`)),
+          runs('wado', `wado_rs_study_metadata${s}_s`),
+          fmt(v('wado', `wado_rs_study_metadata${s}_first_byte_s`)),
+          (v('wado', `wado_rs_study_metadata${s}_bytes`) / MB).toFixed(1),
+          fmt(v('wado', `wado_rs${s}_peak_rss_MB`), 0),
+        ]);
+      out.push(table(['', 'study s', 'MB/s', 'first byte s', 'metadata s (median)', 'metadata runs', 'first byte s', 'metadata MB', 'peak RSS MB'], rows));
+      out.push(`uploads to Azurite done ${fmt(v('wado', 'uploads_done_after_last_ack_s'))} s after the last acknowledgement (peak RSS ${fmt(v('wado', 'upload_peak_rss_MB'), 0)} MB)`);
+    }
+    const stages = this.indexSets.map((s) => s.total);
+    if (stages.length && r.get('qido', `qido_pid_exact_at_${stages.at(-1)}_studies_s`)) {
+      out.push('', `(b) QIDO-RS study search, seconds (curl; each run = mean of ${this.o.reps} requests, 'all' = 1; median of ${this.o.runs} runs), hits in brackets`);
+      const names = ['pid_exact', 'name_prefix', 'date_range_1y', 'accession', 'all_limit100', 'all', 'all_complete'];
+      const rows = names
+        .filter((n) => stages.some((s) => r.get('qido', `qido_${n}_at_${s}_studies_s`)))
+        .map((n) => [n, ...stages.map((s) => (r.get('qido', `qido_${n}_at_${s}_studies_s`) ? `${fmt(v('qido', `qido_${n}_at_${s}_studies_s`))} [${v('qido', `qido_${n}_at_${s}_studies_hits`)}]` : '-'))]);
+      out.push(table(['query', ...stages.map((s) => `${s} studies`)], rows));
+    }
+    if (r.get('memory', 'store_s')) {
+      out.push('', `Memory: one ${fmt(v('memory', 'object_MB'), 0)} MB multi-frame object (${this.o.frames} frames) over storescu, then WADO-RS`);
+      out.push(
+        table(
+          ['step', 'seconds', 'MB/s', 'archive peak RSS MB'],
+          [
+            ['C-STORE (RSS before: ' + fmt(v('memory', 'store_start_rss_MB'), 0) + ' MB)', fmt(v('memory', 'store_s')), fmt(v('memory', 'store_MBps'), 1), fmt(v('memory', 'store_peak_rss_MB'), 0)],
+            ['WADO-RS from the spool', fmt(v('memory', 'wado_s')), fmt(v('memory', 'wado_MBps'), 1), fmt(v('memory', 'wado_peak_rss_MB'), 0)],
+            ['upload to Azurite (done after ack)', fmt(v('memory', 'upload_done_after_ack_s')), '', fmt(v('memory', 'upload_peak_rss_MB'), 0)],
+            ['WADO-RS from Azurite', fmt(v('memory', 'wado_from_blob_s')), fmt(v('memory', 'wado_from_blob_MBps'), 1), fmt(v('memory', 'wado_from_blob_peak_rss_MB'), 0)],
+          ],
+        ),
+      );
+    }
+    let comparison: Comparison[] = [];
+    if (peer) {
+      comparison = compare(r, peer, this.o.studies, this.o.parallel);
+      out.push('', 'Against Orthanc', formatComparison(comparison, peer.path));
+    } else {
+      out.push('', `No Orthanc figures at ${this.o.orthanc}: run ../shared/peers/bench_orthanc.sh and pass --orthanc /tmp/peers-bench/results.tsv`);
+    }
+    if (this.notes.length) out.push('', 'Notes:', ...this.notes.map((n) => `- ${n}`));
+    return { text: `${out.join('\n')}\n`, comparison };
+  }
+}
+
+function machineInfo(): Record<string, string> {
+  const sh = (cmd: string, args: string[]): string => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Linux ${release()}`,
+    node: process.version,
+    commit: sh('git', ['rev-parse', '--short', 'HEAD']) + (sh('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (work tree modified)' : ''),
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  mkdirSync(o.resultsDir, { recursive: true });
+  mkdirSync(o.workDir, { recursive: true });
+  const machine = machineInfo();
+  machine['dcmtk'] = (await toolVersion('storescu', ['--version'])).replace(/^\$dcmtk: /, '').replace(/ \$$/, '');
+  log(`results: ${o.resultsDir}; data: ${o.workDir}`);
+  const env = await BenchEnv.setUp(o.workDir, o.keepData, log);
+  const bench = new Bench(o, env);
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping the archive and cleaning up`);
+    void bench
+      .destroyAll()
+      .then(() => env.tearDown())
+      .finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const started = performance.now();
+  let failure: unknown;
+  try {
+    const pgVersion = await (async () => {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: env.env.adminUrl });
+      await c.connect();
+      try {
+        return String((await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version);
+      } finally {
+        await c.end();
+      }
+    })();
+    machine['postgresql'] = pgVersion;
+    bench.generate();
+    sync();
+    if (o.phases.has('ingest') || o.phases.has('wado')) await bench.ingest();
+    if (o.phases.has('qido')) await bench.qido();
+    if (o.phases.has('memory') && o.frames > 0) await bench.memory();
+  } catch (e) {
+    failure = e;
+  } finally {
+    await bench.destroyAll();
+    await env.tearDown();
+  }
+  const peer = PeerResults.load(o.orthanc);
+  const { text, comparison } = bench.report(peer, machine);
+  const minutes = (performance.now() - started) / 60_000;
+  process.stdout.write(`\n${text}\nwhole benchmark: ${minutes.toFixed(1)} min\n`);
+  if (bench.profiles.length) {
+    process.stdout.write(`\nCPU profiles (${join(o.resultsDir, 'profiles')}):\n`);
+    for (const p of bench.profiles) process.stdout.write(`${p.summary.split('\n').slice(0, 14).join('\n')}\n  ... full: ${p.path.replace(/\.cpuprofile$/, '.txt')}\n\n`);
+  }
+  bench.results.writeTsv(join(o.resultsDir, 'results.tsv'));
+  writeFileSync(
+    join(o.resultsDir, 'results.json'),
+    JSON.stringify({ machine, options: { ...o, phases: [...o.phases] }, minutes, figures: bench.results.figures, comparison, notes: bench.notes, orthanc: peer?.path ?? null }, null, 1),
+  );
+  writeFileSync(join(o.resultsDir, 'summary.txt'), text);
+  process.stdout.write(`results: ${join(o.resultsDir, 'results.tsv')}, results.json, summary.txt\n`);
+  if (failure) {
+    process.stderr.write(`[bench] FAILED: ${(failure as Error).stack ?? String(failure)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
