@@ -14,7 +14,6 @@ export interface QidoScope {
 
 type QueryParams = Record<string, string | string[] | undefined>;
 
-const DEFAULT_LIMIT = 1000;
 
 function attributeTag(name: string): number | undefined {
   return parseTagHex(name) ?? tagOfKeyword(name);
@@ -32,7 +31,8 @@ export class QidoService {
     const keys = new Map<number, string>();
     const includeFields: number[] = [];
     let includeAll = false;
-    let limit = DEFAULT_LIMIT;
+    // Without a limit, everything up to VNA_QIDO_MAX_RESULTS (a Warning header says when that cuts).
+    let limit = this.config.qido.maxResults;
     let offset = 0;
     let fuzzy = false;
     for (const [name, raw] of Object.entries(params)) {

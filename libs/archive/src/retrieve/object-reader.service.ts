@@ -42,6 +42,11 @@ export class ObjectReaderService {
       if (row.spoolPath && (row.spoolNode === this.config.nodeId || row.storageState === 'spooled')) {
         const stream = await this.openLocal(row.spoolPath, range);
         if (stream) return stream;
+        // Gone from the spool: the upload finished after this row was read. Read the row again at once.
+        if (!row.blobKey) {
+          const fresh = await this.reload(row.id);
+          if (fresh?.blobKey) row = fresh;
+        }
       }
       if (row.blobKey) {
         try {
