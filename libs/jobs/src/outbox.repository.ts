@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import type { SqlRunner } from '#vna/persistence';
 
 export interface OutboxMessage {
   readonly topic: string;
@@ -49,17 +50,22 @@ export const OUTBOX_CHANNEL = 'vna_outbox';
 export class OutboxRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Adds messages inside the caller's transaction; they exist exactly when the change commits. */
-  async add(tx: EntityManager, messages: readonly OutboxMessage[]): Promise<void> {
+  /**
+   * Adds messages inside the caller's transaction; they exist exactly when the change commits.
+   * One statement: the rows and the NOTIFY that wakes the relay (delivered at commit).
+   */
+  async add(tx: SqlRunner, messages: readonly OutboxMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const values: unknown[] = [];
+    const values: unknown[] = [OUTBOX_CHANNEL];
     const rows = messages.map((m, i) => {
       values.push(m.topic, m.queue, JSON.stringify(m.payload));
-      return `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
+      return `($${i * 3 + 2}, $${i * 3 + 3}, $${i * 3 + 4}::jsonb)`;
     });
-    await tx.query(`INSERT INTO outbox (topic, queue, payload) VALUES ${rows.join(', ')}`, values);
-    // Delivered at commit, so the relay wakes exactly when there is something to relay.
-    await tx.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+    await tx.query(
+      `WITH added AS (INSERT INTO outbox (topic, queue, payload) VALUES ${rows.join(', ')} RETURNING 1)
+       SELECT pg_notify($1, '') FROM (SELECT 1 FROM added LIMIT 1) AS one`,
+      values,
+    );
   }
 
   /**

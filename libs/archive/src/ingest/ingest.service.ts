@@ -5,6 +5,7 @@ import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { Tag } from '#vna/dicom';
 import { nodeQueue, OutboxRepository } from '#vna/jobs';
 import { MetricsService } from '#vna/observability';
+import { withTransaction } from '#vna/persistence';
 import { buildIndexRecord, MissingAttributeError } from './index-record.js';
 import { IngestError } from './ingest.errors.js';
 import { type InstanceSource, InstanceIndexRepository, type StoreOutcome } from './instance-index.repository.js';
@@ -29,6 +30,7 @@ export interface IngestConstraints {
 }
 
 const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
  * Ingest, steps 1-6 of ARCHITECTURE.md: bytes to the spool (fsync, SHA-256, header), index rows
@@ -66,6 +68,7 @@ export class IngestService implements OnModuleInit {
     } catch (e) {
       const error = e instanceof SpoolError ? new IngestError(e.code, e.message) : new IngestError('OUT_OF_RESOURCES', (e as Error).message);
       this.metrics.ingestFailures.inc({ source: source.kind, reason: error.code });
+      if (error.code !== 'ABORTED') this.logger.warn(`refused an object from ${source.aet ?? source.kind}: ${error.code}: ${error.message}`);
       throw error;
     }
     const started = process.hrtime.bigint();
@@ -119,7 +122,7 @@ export class IngestService implements OnModuleInit {
   ): Promise<StoreOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction(async (tx) => {
+        return await withTransaction(this.db, async (tx) => {
           const outcome = await this.index.store(tx, record, spooled, source, this.config.nodeId);
           if (outcome.kind !== 'duplicate') {
             await this.outbox.add(tx, [
@@ -129,8 +132,14 @@ export class IngestService implements OnModuleInit {
           return outcome;
         });
       } catch (e) {
-        // Two associations storing the same new SOP Instance UID at once: the loser sees the winner's row next time.
-        if ((e as { code?: string }).code === UNIQUE_VIOLATION && attempt < 3) continue;
+        const code = (e as { code?: string }).code;
+        // A series remembered by the index may have gone (a foreign key violation): look it up again.
+        if (code === FOREIGN_KEY_VIOLATION && attempt < 3) {
+          this.index.forgetSeries(record.series.seriesUid);
+          continue;
+        }
+        // Two associations creating the same new SOP Instance UID at once: the loser sees the winner's row next time.
+        if (code === UNIQUE_VIOLATION && attempt < 3) continue;
         throw e;
       }
     }

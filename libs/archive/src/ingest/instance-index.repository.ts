@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { tagToHex } from '#vna/dicom';
-import type { EntityManager } from 'typeorm';
+import type { SqlRunner } from '#vna/persistence';
 import type { IndexRecord } from './index-record.js';
 import type { SpooledObject } from './spool-writer.js';
 
@@ -36,7 +36,7 @@ export class InstanceIndexRepository {
    * Insert-or-get without locking the existing row (ON CONFLICT DO NOTHING takes no row lock), so
    * parallel associations storing into one study do not queue behind each other.
    */
-  private async upsertId(tx: EntityManager, insertSql: string, params: unknown[], selectSql: string, selectParams: unknown[]): Promise<string> {
+  private async upsertId(tx: SqlRunner, insertSql: string, params: unknown[], selectSql: string, selectParams: unknown[]): Promise<string> {
     const rows: IdRow[] = await tx.query(
       `WITH ins AS (${insertSql} ON CONFLICT DO NOTHING RETURNING id)
        SELECT id FROM ins UNION ALL (${selectSql}) LIMIT 1`,
@@ -49,8 +49,26 @@ export class InstanceIndexRepository {
     return String(again[0].id);
   }
 
-  async store(tx: EntityManager, record: IndexRecord, spooled: SpooledObject, source: InstanceSource, spoolNode: string): Promise<StoreOutcome> {
-    const { patient, study, series, instance } = record;
+  /**
+   * Series already in the index, by Series Instance UID: most objects belong to a series that exists,
+   * and for those the patient, study and series rows need no statement at all. Entries go when a
+   * transaction that used them fails (the series may have been removed meanwhile).
+   */
+  private readonly knownSeries = new Map<string, { seriesId: string; studyId: string }>();
+
+  forgetSeries(seriesUid: string): void {
+    this.knownSeries.delete(seriesUid);
+  }
+
+  private rememberSeries(seriesUid: string, ids: { seriesId: string; studyId: string }): void {
+    if (this.knownSeries.size >= 10_000) this.knownSeries.delete(this.knownSeries.keys().next().value!);
+    this.knownSeries.set(seriesUid, ids);
+  }
+
+  private async hierarchy(tx: SqlRunner, record: IndexRecord): Promise<{ studyId: string; seriesId: string }> {
+    const known = this.knownSeries.get(record.series.seriesUid);
+    if (known) return known;
+    const { patient, study, series } = record;
     const patientId = await this.upsertId(
       tx,
       `INSERT INTO patient (patient_id, issuer, name_alphabetic, name_ideographic, name_phonetic, birth_date, sex, attributes)
@@ -75,12 +93,21 @@ export class InstanceIndexRepository {
       `SELECT id FROM series WHERE series_uid = $1`,
       [series.seriesUid],
     );
+    const ids = { studyId, seriesId };
+    this.rememberSeries(series.seriesUid, ids);
+    return ids;
+  }
 
-    // One writer per SOP Instance UID at a time, so concurrent versions of one object queue up
-    // instead of colliding on the "one current row" index (held until commit).
+  async store(tx: SqlRunner, record: IndexRecord, spooled: SpooledObject, source: InstanceSource, spoolNode: string): Promise<StoreOutcome> {
+    const { study, instance } = record;
+    const { studyId, seriesId } = await this.hierarchy(tx, record);
+
+    // One writer per SOP Instance UID at a time (the advisory lock, held until commit), so concurrent
+    // versions of one object queue up instead of colliding on the "one current row" index. The lock
+    // is its own statement: the next one then reads with a snapshot taken after the wait.
     await tx.query(`SELECT pg_advisory_xact_lock(7341, hashtext($1))`, [instance.sopInstanceUid]);
     const existing: { id: string; sha256: Buffer; version: number }[] = await tx.query(
-      `SELECT id, sha256, version FROM instance WHERE sop_instance_uid = $1 AND is_current FOR UPDATE`,
+      `SELECT id, sha256, version FROM instance WHERE sop_instance_uid = $1 AND is_current`,
       [instance.sopInstanceUid],
     );
     const current = existing[0];
