@@ -8,6 +8,7 @@ import { type AccessTier, type BlobProperties, BlobStore, BlobStoreError } from 
 /** Up to this size an object is one block, streamed (Put Block accepts up to 4000 MiB). */
 const SINGLE_BLOCK_MAX = 64 * 1024 * 1024;
 const BLOCK_SIZE = 8 * 1024 * 1024;
+const SDK_RETRIES = { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4000 };
 
 /** Azure Blob Storage (and Azurite). Integrity: Content-MD5 on every upload, checked by the service. */
 export class AzureBlobStore extends BlobStore {
@@ -15,7 +16,9 @@ export class AzureBlobStore extends BlobStore {
 
   constructor(connectionString: string, containerName: string) {
     super();
-    this.container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(containerName);
+    // Short in-call retries for a transient error: the outbox job retries with its own backoff, and
+    // the SDK's default (4 tries, up to ~20 s) would hold each upload, readiness probe and shutdown that long in an outage.
+    this.container = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: SDK_RETRIES }).getContainerClient(containerName);
   }
 
   async init(): Promise<void> {

@@ -8,6 +8,14 @@ const lib = dimse as unknown as typeof import('dcmjs-dimse');
 lib.log.setLevel('warn');
 
 export const { Scp, Client, Dataset, constants, requests, responses, association } = lib;
+/**
+ * The Maximum Length the archive advertises (PS3.8 D.1): dcmjs-dimse caps an A-ASSOCIATE-AC at a
+ * process-wide value (256 KiB unless set) and puts it in the A-ASSOCIATE-RQs it sends.
+ */
+export function setMaxReceivePduLength(bytes: number): void {
+  (lib.Implementation as unknown as { setMaxPduLength(n: number): void }).setMaxPduLength(bytes);
+}
+
 export type ScpInstance = InstanceType<typeof lib.Scp>;
 export type DatasetInstance = InstanceType<typeof lib.Dataset>;
 export type AssociationInstance = InstanceType<typeof lib.association.Association>;
@@ -31,6 +39,22 @@ const original = proto._fromElementsBuffer;
 proto._fromElementsBuffer = function (this: { rawBytes?: Buffer }, buffer: Buffer, ts: string, options: unknown) {
   Object.defineProperty(this, 'rawBytes', { value: Buffer.from(buffer), enumerable: false });
   return original.call(this, buffer, ts, options);
+};
+
+/**
+ * dcmjs-dimse keeps appending to one command buffer after a command that has no dataset (a
+ * C-ECHO-RQ; every C-STORE-RSP of a C-MOVE or C-GET): each later command is then parsed from all
+ * the earlier ones, so stale fields carry over (a failure's Error Comment shows on later successes)
+ * and the parsing cost grows with the square of the number of sub-operations. A message is
+ * complete when the library performs it: start the next one afresh.
+ */
+const network = Object.getPrototypeOf(lib.Scp.prototype) as {
+  _performDimse: (context: unknown, dimse: unknown) => unknown;
+};
+const performDimse = network._performDimse;
+network._performDimse = function (this: { dimseStream?: unknown }, context: unknown, dimse: unknown) {
+  this.dimseStream = undefined;
+  return performDimse.call(this, context, dimse);
 };
 
 export function rawBytesOf(dataset: unknown): Buffer | undefined {

@@ -25,6 +25,12 @@ import { countResponse, emptyTally, sendableSyntax, type SubOperationTally } fro
 
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason } = constants;
 
+/** Told when an operation starts and when its final response is handed back (see AssociationGuard). */
+export interface OperationTracker {
+  operationStarted(): void;
+  operationFinished(now: number): void;
+}
+
 /** The dataset handed to cStoreRequest: the spool writer that received the bytes, not parsed data. */
 class SpooledDataset extends Dataset {
   constructor(readonly writer: SpoolWriter) {
@@ -60,12 +66,43 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
 
   return class VnaScp extends Scp {
     private callingAet = '';
+    /** The object whose bytes are arriving, until its last fragment. */
+    private receiving?: SpoolWriter;
 
     constructor(
       private readonly tcp: Socket,
       options: Record<string, unknown>,
+      private readonly operations: OperationTracker,
     ) {
       super(tcp, options);
+      // The library's timers (a socket idle timeout and a PDU timer that counts only received PDUs)
+      // would cut a C-MOVE or a commit that is slow on the archive's side; DimseServer's
+      // AssociationGuard times associations instead.
+      tcp.setTimeout(0);
+      clearInterval((this as unknown as { timeoutIntervalId?: NodeJS.Timeout }).timeoutIntervalId);
+      // A transfer cut off mid-object leaves no spool file behind (nor an open file handle).
+      this.on('close', () => {
+        this.receiving?.destroy();
+        this.receiving = undefined;
+      });
+    }
+
+    /** The calling AE title, once an association was requested (for logs). */
+    get peerAet(): string {
+      return this.callingAet;
+    }
+
+    /** Wraps a response callback so that the guard knows an operation is in progress until it is answered. */
+    private tracked<A extends unknown[]>(callback: (...args: A) => void): (...args: A) => void {
+      this.operations.operationStarted();
+      let open = true;
+      return (...args: A) => {
+        if (open) {
+          open = false;
+          this.operations.operationFinished(Date.now());
+        }
+        callback(...args);
+      };
     }
 
     private assoc(): AssociationInstance {
@@ -108,8 +145,12 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
           );
         }
       }
+      // One association object holds both directions' Maximum Length (PS3.8 D.1): the AC carries
+      // the archive's, and what the archive sends must then fit the peer's (0: no limit).
+      const peerMaxPdu = association.getMaxPduLength();
       association.setMaxPduLength(config.dicom.maxPduLength);
       this.sendAssociationAccept();
+      association.setMaxPduLength(peerMaxPdu);
     }
 
     override associationReleaseRequested(): void {
@@ -141,14 +182,17 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
         }
         return ok;
       };
+      this.receiving = writer;
       return writer;
     }
 
     override createDatasetFromStoreWritableStream(writable: unknown, _context: unknown, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
+      if (this.receiving === writable) this.receiving = undefined;
       callback(new SpooledDataset(writable as SpoolWriter));
     }
 
-    override cStoreRequest(request: CStoreRequestInstance, callback: (response: ResponseInstance) => void): void {
+    override cStoreRequest(request: CStoreRequestInstance, untracked: (response: ResponseInstance) => void): void {
+      const callback = this.tracked(untracked);
       const dataset = request.getDataset();
       const respond = (reply: DimseReply): void => {
         const response = responses.CStoreResponse.fromRequest(request);
@@ -168,7 +212,8 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
       void service.store(dataset.writer, this.callingAet).then(respond);
     }
 
-    override cFindRequest(request: CFindRequestInstance, callback: (list: InstanceType<typeof responses.CFindResponse>[]) => void): void {
+    override cFindRequest(request: CFindRequestInstance, untracked: (list: InstanceType<typeof responses.CFindResponse>[]) => void): void {
+      const callback = this.tracked(untracked);
       const ts = this.contextOf(request)?.getAcceptedTransferSyntaxUid() ?? TS.ImplicitVRLittleEndian;
       void service.find(request.getAffectedSopClassUid(), rawBytesOf(request.getDataset()), ts).then((replies) => {
         callback(
@@ -183,7 +228,8 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
       });
     }
 
-    override cMoveRequest(request: CMoveRequestInstance, callback: (list: InstanceType<typeof responses.CMoveResponse>[]) => void): void {
+    override cMoveRequest(request: CMoveRequestInstance, untracked: (list: InstanceType<typeof responses.CMoveResponse>[]) => void): void {
+      const callback = this.tracked(untracked);
       const ts = this.contextOf(request)?.getAcceptedTransferSyntaxUid() ?? TS.ImplicitVRLittleEndian;
       const destination = String(request.getCommandDataset().getElement('MoveDestination') ?? '').trim();
       let answered = false;
@@ -226,7 +272,8 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
     }
 
     /** C-GET (PS3.4 C.4.3): C-STORE sub-operations on this same association. */
-    override cGetRequest(request: CGetRequestInstance, callback: (list: InstanceType<typeof responses.CGetResponse>[]) => void): void {
+    override cGetRequest(request: CGetRequestInstance, untracked: (list: InstanceType<typeof responses.CGetResponse>[]) => void): void {
+      const callback = this.tracked(untracked);
       const ts = this.contextOf(request)?.getAcceptedTransferSyntaxUid() ?? TS.ImplicitVRLittleEndian;
       let answered = false;
       const respond = (reply: DimseReply, tally?: SubOperationTally, remaining = 0): void => {

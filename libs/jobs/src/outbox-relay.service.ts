@@ -21,6 +21,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private again = false;
   private stopped = false;
   private redisDown = false;
+  private readonly startedAt = Date.now();
 
   constructor(
     @Inject(VNA_CONFIG) private readonly config: VnaConfig,
@@ -68,7 +69,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     for (;;) {
       let rows;
       try {
-        rows = await this.outbox.claimForRelay(BATCH, STALE_SECONDS);
+        rows = await this.outbox.claimForRelay(BATCH, this.staleAfterSeconds());
       } catch (e) {
         this.logger.warn(`outbox claim failed: ${(e as Error).message}`);
         return;
@@ -86,6 +87,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       }
       if (rows.length < BATCH) return;
     }
+  }
+
+  /**
+   * Claims older than this process count as lost: a process killed between a claim and the BullMQ
+   * add would otherwise leave its messages waiting STALE_SECONDS after the restart. Re-adding a
+   * message that did reach BullMQ adds nothing (the job id is the outbox id).
+   */
+  private staleAfterSeconds(): number {
+    return Math.min(STALE_SECONDS, (Date.now() - this.startedAt) / 1000);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -3,7 +3,7 @@ import { getSharedConfigToken } from '@nestjs/bullmq';
 import { type ConnectionOptions, Queue, type QueueOptions, Worker } from 'bullmq';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
-import { JOB_ATTEMPTS, JOB_BACKOFF_MS } from './queues.js';
+import { JOB_ATTEMPTS, JOB_BACKOFF_MS, JOB_LOCK_MS } from './queues.js';
 
 export interface OutboxJobData {
   readonly outboxId: string;
@@ -92,7 +92,7 @@ export class QueueService implements OnApplicationShutdown {
         await handler(job.data.payload);
         await this.outbox.complete(job.data.outboxId);
       },
-      { connection: this.connection(true), prefix: this.bullConfig.prefix, concurrency, autorun: true },
+      { connection: this.connection(true), prefix: this.bullConfig.prefix, concurrency, autorun: true, lockDuration: JOB_LOCK_MS, stalledInterval: JOB_LOCK_MS },
     );
     worker.on('failed', (job, error) => {
       if (!job) return;

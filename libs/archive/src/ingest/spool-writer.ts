@@ -82,6 +82,8 @@ export class SpoolWriter extends Writable {
   /** The Part 10 header still to be written before the first dataset byte. */
   private pendingHeader?: Buffer;
   private identity?: { sopClassUid: string; sopInstanceUid: string };
+  /** The chunk being written; a discard waits for it, so that no file is created after its removal. */
+  private inflight?: Promise<void>;
 
   constructor(private readonly options: SpoolWriterOptions) {
     super({ highWaterMark: 1024 * 1024 });
@@ -122,7 +124,7 @@ export class SpoolWriter extends Writable {
       this.fail(new SpoolError('TOO_LARGE', `object exceeds the limit of ${this.options.maxBytes} bytes`));
       return callback();
     }
-    this.accept(chunk).then(
+    this.inflight = this.accept(chunk).then(
       () => callback(),
       (e: unknown) => {
         this.fail(toSpoolError(e));
@@ -178,17 +180,22 @@ export class SpoolWriter extends Writable {
         callback();
       },
       (e: unknown) => {
-        void this.discard();
-        this.rejectResult(toSpoolError(e));
-        callback();
+        // The file is gone before the refusal is known: a refused object leaves nothing behind.
+        void this.discard().finally(() => {
+          this.rejectResult(toSpoolError(e));
+          callback();
+        });
       },
     );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (error || !this.writableFinished) {
-      void this.discard();
-      this.rejectResult(new SpoolError('ABORTED', error?.message ?? 'the transfer was aborted'));
+      void this.discard().finally(() => {
+        this.rejectResult(new SpoolError('ABORTED', error?.message ?? 'the transfer was aborted'));
+        callback(null);
+      });
+      return;
     }
     callback(null);
   }
@@ -211,6 +218,11 @@ export class SpoolWriter extends Writable {
     const sopInstanceUid = dataset.ascii(Tag.SOPInstanceUID);
     if (sopInstanceUid && sopInstanceUid !== this.identity!.sopInstanceUid) {
       throw new SpoolError('MISMATCH', `SOP Instance UID ${sopInstanceUid} differs from the one announced (${this.identity!.sopInstanceUid || 'none'})`);
+    }
+    // PS3.4 B.2.3 (0xA900): the dataset must be of the SOP Class announced; the stored meta header says so too.
+    const sopClassUid = dataset.ascii(Tag.SOPClassUID);
+    if (sopClassUid && sopClassUid !== this.identity!.sopClassUid) {
+      throw new SpoolError('MISMATCH', `SOP Class UID ${sopClassUid} differs from the one announced (${this.identity!.sopClassUid || 'none'})`);
     }
     return {
       path: this.options.path,
@@ -259,6 +271,7 @@ export class SpoolWriter extends Writable {
   }
 
   private async discard(): Promise<void> {
+    await this.inflight;
     const file = this.file;
     this.file = undefined;
     await file?.close().catch(() => undefined);

@@ -28,6 +28,8 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger('Upload');
   private readonly spool: Spool;
   private janitor?: NodeJS.Timeout;
+  /** Whether the container is known to exist; an archive started during a blob-store outage makes it on first upload. */
+  private containerReady?: Promise<void>;
 
   constructor(
     @Inject(VNA_CONFIG) private readonly config: VnaConfig,
@@ -41,9 +43,17 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.blob.init().catch((e: Error) => this.logger.warn(`blob store not ready (uploads will retry): ${e.message}`));
+    await this.ensureContainer().catch((e: Error) => this.logger.warn(`blob store not ready (uploads will retry): ${e.message}`));
     this.janitor = setInterval(() => void this.housekeeping(), 60_000);
     void this.housekeeping();
+  }
+
+  private ensureContainer(): Promise<void> {
+    this.containerReady ??= this.blob.init().catch((e: unknown) => {
+      this.containerReady = undefined;
+      throw e;
+    });
+    return this.containerReady;
   }
 
   onApplicationShutdown(): void {
@@ -62,6 +72,7 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
     // The spool copy is checked before it leaves: a corrupted spool file must never become the archived original.
     if (!sha256.equals(Buffer.from(row.sha256))) throw new Error(`spool file of instance ${instanceId} does not match its SHA-256`);
     const key = blobKeyForSha256(sha256);
+    await this.ensureContainer();
     const result = await this.blob.upload(key, row.spool_path, size, md5);
     await this.db.query(
       `UPDATE instance SET storage_state = 'stored', blob_key = $2, md5 = $3, stored_at = now(), spool_path = NULL WHERE id = $1`,
