@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { IngestActivity } from './ingest/ingest-activity.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { InstanceIndexRepository } from './ingest/instance-index.repository.js';
 import { QueryService } from './query/query.service.js';
@@ -11,7 +12,7 @@ import { RetrieveService } from './retrieve/retrieve.service.js';
  * ObservabilityModule in the application (they are global).
  */
 @Module({
-  providers: [IngestService, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService],
-  exports: [IngestService, QueryService, RetrieveService, EgressOverlay],
+  providers: [IngestService, IngestActivity, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService],
+  exports: [IngestService, IngestActivity, QueryService, RetrieveService, EgressOverlay],
 })
 export class ArchiveModule {}

@@ -119,7 +119,8 @@ export class AzureBlobStore extends BlobStore {
     if (e instanceof RestError) {
       if (e.statusCode === 404) return new BlobStoreError('NOT_FOUND', e.message);
       if (e.statusCode === 409 && e.code === 'BlobArchived') return new BlobStoreError('ARCHIVED', e.message);
-      if (e.code === 'Md5Mismatch' || e.code === 'InvalidMd5') return new BlobStoreError('INTEGRITY', e.message);
+      // Azure answers Md5Mismatch; Azurite an InvalidOperation saying the Content-MD5 does not match.
+      if (e.code === 'Md5Mismatch' || e.code === 'InvalidMd5' || (e.statusCode === 400 && /md5/i.test(e.message))) return new BlobStoreError('INTEGRITY', e.message);
       return new BlobStoreError('UNAVAILABLE', `${e.statusCode ?? ''} ${e.code ?? ''} ${e.message}`.trim());
     }
     return new BlobStoreError('UNAVAILABLE', (e as Error).message);

@@ -5,6 +5,7 @@ import { abortPdu, AssociationGuard, type GuardLimits, type GuardViolation, PDAT
 import { setMaxReceivePduLength } from './dcmjs-dimse.js';
 import { DicomNodeService } from './dicom-node.service.js';
 import { DimseService } from './dimse.service.js';
+import { PduFramer } from './pdu-framer.js';
 import { createScpClass } from './vna-scp.js';
 
 interface Connection {
@@ -69,13 +70,16 @@ export class DimseServer implements OnApplicationBootstrap, OnApplicationShutdow
         this.logger.warn(`association error: ${e.message}`);
         socket.destroy();
       });
-      // The guard reads the bytes first; the library gets only what passed it.
+      // The guard reads the bytes first; the library gets only what passed it, one whole PDU at a time.
       const library = socket.listeners('data') as ((chunk: Buffer) => void)[];
       socket.removeAllListeners('data');
+      const framer = new PduFramer((pdu) => {
+        for (const listener of library) listener.call(socket, pdu);
+      });
       socket.on('data', (chunk: Buffer) => {
         const violation = guard.received(chunk, Date.now());
         if (violation) return this.refuse(socket, connection, violation);
-        for (const listener of library) listener.call(socket, chunk);
+        framer.push(chunk);
       });
     });
     this.ticker = setInterval(() => {

@@ -42,10 +42,21 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       this.listener = undefined;
       if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 2000);
     });
-    client.on('notification', () => this.kick());
+    // Commits come in bursts (one per received object): gather a few milliseconds of them per pass.
+    client.on('notification', () => this.kickSoon());
     await client.connect();
     await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     this.listener = client;
+  }
+
+  private soon?: NodeJS.Timeout;
+
+  private kickSoon(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.kick();
+    }, 20);
   }
 
   /** Runs a relay pass now, or right after the current one. */

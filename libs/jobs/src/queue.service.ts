@@ -21,7 +21,7 @@ export interface OutboxJobData {
 export class QueueService implements OnApplicationShutdown {
   private readonly logger = new Logger('Queues');
   private readonly queues = new Map<string, Queue>();
-  private readonly workers: Worker[] = [];
+  private readonly workers = new Map<string, Worker>();
 
   constructor(
     @Inject(getSharedConfigToken()) private readonly bullConfig: QueueOptions,
@@ -106,7 +106,12 @@ export class QueueService implements OnApplicationShutdown {
       write.catch((e: Error) => this.logger.error(`outbox bookkeeping failed: ${e.message}`));
     });
     worker.on('error', (e) => this.logger.warn(`worker ${name}: ${e.message}`));
-    this.workers.push(worker);
+    this.workers.set(name, worker);
+  }
+
+  /** The worker consuming a queue in this process, if any (to pause and resume it). */
+  worker(name: string): Worker | undefined {
+    return this.workers.get(name);
   }
 
   async counts(): Promise<Record<string, number>> {
@@ -119,7 +124,7 @@ export class QueueService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
   }
 }

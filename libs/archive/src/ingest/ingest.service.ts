@@ -7,6 +7,7 @@ import { nodeQueue, OutboxRepository } from '#vna/jobs';
 import { MetricsService } from '#vna/observability';
 import { withTransaction } from '#vna/persistence';
 import { buildIndexRecord, MissingAttributeError } from './index-record.js';
+import { IngestActivity } from './ingest-activity.js';
 import { IngestError } from './ingest.errors.js';
 import { type InstanceSource, InstanceIndexRepository, type StoreOutcome } from './instance-index.repository.js';
 import { Spool } from './spool.js';
@@ -47,6 +48,7 @@ export class IngestService implements OnModuleInit {
     private readonly index: InstanceIndexRepository,
     private readonly outbox: OutboxRepository,
     private readonly metrics: MetricsService,
+    private readonly activity: IngestActivity,
   ) {
     this.spool = new Spool(config.spoolDir, config.stow.maxBytes);
   }
@@ -57,6 +59,7 @@ export class IngestService implements OnModuleInit {
 
   /** A writable for one object's bytes; pipe the object into it, then call `commit`. */
   createWriter(input: SpoolInput): SpoolWriter {
+    this.activity.touch();
     return this.spool.createWriter(input);
   }
 
@@ -71,6 +74,7 @@ export class IngestService implements OnModuleInit {
       if (error.code !== 'ABORTED') this.logger.warn(`refused an object from ${source.aet ?? source.kind}: ${error.code}: ${error.message}`);
       throw error;
     }
+    this.activity.touch();
     const started = process.hrtime.bigint();
     try {
       let record;

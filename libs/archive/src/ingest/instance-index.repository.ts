@@ -123,9 +123,9 @@ export class InstanceIndexRepository {
     const pixel = spooled.bulkAddressable ? spooled.dataset.get(0x7fe00010) : undefined;
     const rows: IdRow[] = await tx.query(
       `INSERT INTO instance (sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
-         size_bytes, sha256, dataset_offset, pixel_offset, pixel_length, fragments, bulk_elements, rows, columns, bits_allocated,
+         size_bytes, sha256, md5, dataset_offset, pixel_offset, pixel_length, fragments, bulk_elements, rows, columns, bits_allocated,
          samples_per_pixel, number_of_frames, storage_state, spool_node, spool_path, source_aet, source_kind, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $24, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23)
        RETURNING id`,
       [
         instance.sopInstanceUid,
@@ -151,6 +151,7 @@ export class InstanceIndexRepository {
         source.aet ?? null,
         source.kind,
         JSON.stringify(instance.metadata),
+        spooled.md5,
       ],
     );
     const instanceId = String(rows[0]!.id);

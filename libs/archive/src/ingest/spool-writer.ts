@@ -21,6 +21,8 @@ export interface SpooledObject {
   readonly size: number;
   /** SHA-256 of the stored file (meta header + dataset as received). */
   readonly sha256: Buffer;
+  /** MD5 of the same bytes: the blob store checks the upload against it (Content-MD5). */
+  readonly md5: Buffer;
   readonly transferSyntaxUid: string;
   /** Where the dataset starts in the stored file. */
   readonly datasetOffset: number;
@@ -69,6 +71,8 @@ export class SpoolWriter extends Writable {
   private resolveResult!: (o: SpooledObject) => void;
   private rejectResult!: (e: SpoolError) => void;
   private readonly hash: Hash = createHash('sha256');
+  // Computed while the bytes are here anyway, so the upload need not read the file twice.
+  private readonly md5: Hash = createHash('md5');
   private file?: FileHandle;
   private parser?: DatasetStreamParser;
   private ts?: TransferSyntax;
@@ -165,6 +169,7 @@ export class SpoolWriter extends Writable {
 
   private async writeOut(bytes: Buffer): Promise<void> {
     this.hash.update(bytes);
+    this.md5.update(bytes);
     let offset = 0;
     while (offset < bytes.length) {
       const { bytesWritten } = await this.file!.write(bytes, offset, bytes.length - offset);
@@ -228,6 +233,7 @@ export class SpoolWriter extends Writable {
       path: this.options.path,
       size: this.written,
       sha256: this.hash.digest(),
+      md5: this.md5.digest(),
       transferSyntaxUid: this.ts!.uid,
       datasetOffset: this.headerLength,
       dataset,

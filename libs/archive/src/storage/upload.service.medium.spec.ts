@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { blobKeyForSha256, BlobStore, BlobStoreError } from '#vna/blob';
-import { JobHandlerRegistry } from '#vna/jobs';
+import { JobHandlerRegistry, QueueService } from '#vna/jobs';
 import { MetricsService } from '#vna/observability';
 import { type ArchiveHarness, imageDataset, type MediumEnv, mediumEnv, startArchive, storeDataset, uid } from '../../../../test/support/medium.js';
+import { IngestActivity } from '../ingest/ingest-activity.js';
 import { UploadService } from './upload.service.js';
 
 let env: MediumEnv;
@@ -19,7 +20,7 @@ beforeAll(async () => {
   archive = await startArchive(env);
   blob = archive.module.get(BlobStore);
   await blob.init();
-  upload = new UploadService(env.config, archive.db, blob, archive.module.get(JobHandlerRegistry), archive.module.get(MetricsService));
+  upload = new UploadService(env.config, archive.db, blob, archive.module.get(JobHandlerRegistry), archive.module.get(MetricsService), archive.module.get(QueueService), archive.module.get(IngestActivity));
 });
 
 afterAll(async () => {
@@ -121,12 +122,12 @@ describe('UploadService against Azurite', () => {
     for (const r of [r1, r2, r3]) expect(r.storage_state).toBe('stored');
   });
 
-  it('refuses a spool file whose bytes no longer match the SHA-256, and leaves everything as it was', async () => {
+  it('refuses a spool file whose bytes changed since they were received (the store checks the MD5 taken then), and leaves everything as it was', async () => {
     const { result, file } = await ingestOne();
     const corrupt = Buffer.from(file);
     corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 10) ^ 0x01, corrupt.length - 10);
     writeFileSync(result.spoolPath, corrupt);
-    await expect(upload.upload(result.instanceId)).rejects.toThrow(/does not match its SHA-256/);
+    await expect(upload.upload(result.instanceId)).rejects.toMatchObject({ name: 'BlobStoreError', code: 'INTEGRITY' });
     expect(await blob.properties(blobKeyForSha256(sha256(file)))).toBeUndefined();
     expect(await blob.properties(blobKeyForSha256(sha256(corrupt)))).toBeUndefined();
     expect(await row(result.instanceId)).toMatchObject({ storage_state: 'spooled', spool_path: result.spoolPath, blob_key: null });
@@ -149,7 +150,7 @@ describe('UploadService against Azurite', () => {
 
   it('leaves an object spooled on another node to that node', async () => {
     const { result } = await ingestOne();
-    const elsewhere = new UploadService({ ...env.config, nodeId: 'another-node' }, archive.db, blob, new JobHandlerRegistry(), archive.module.get(MetricsService));
+    const elsewhere = new UploadService({ ...env.config, nodeId: 'another-node' }, archive.db, blob, new JobHandlerRegistry(), archive.module.get(MetricsService), archive.module.get(QueueService), new IngestActivity());
     await expect(elsewhere.upload(result.instanceId)).rejects.toThrow(/spooled on node/);
     expect(await row(result.instanceId)).toMatchObject({ storage_state: 'spooled', spool_path: result.spoolPath });
   });

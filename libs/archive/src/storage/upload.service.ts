@@ -5,10 +5,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { blobKeyForSha256, BlobStore } from '#vna/blob';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
-import { JobHandlerRegistry } from '#vna/jobs';
+import { JobHandlerRegistry, nodeQueue, QueueService } from '#vna/jobs';
 import { MetricsService } from '#vna/observability';
+import { IngestActivity } from '../ingest/ingest-activity.js';
 import { BLOB_UPLOAD_TOPIC } from '../ingest/ingest.service.js';
 import { Spool } from '../ingest/spool.js';
+
+/** Ingest counts as busy until it has been quiet this long. */
+const INGEST_QUIET_MS = 1500;
+/** Past this many objects waiting in the spool, uploads run even while ingest is busy. */
+const DEFER_MAX = 20_000;
 
 interface SpooledRow {
   id: string;
@@ -17,6 +23,7 @@ interface SpooledRow {
   spool_path: string | null;
   size_bytes: string;
   sha256: Buffer;
+  md5: Buffer | null;
 }
 
 /**
@@ -28,6 +35,10 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger('Upload');
   private readonly spool: Spool;
   private janitor?: NodeJS.Timeout;
+  private governor?: NodeJS.Timeout;
+  private deferring = false;
+  private backlog = 0;
+  private backlogCheckedAt = 0;
   /** Whether the container is known to exist; an archive started during a blob-store outage makes it on first upload. */
   private containerReady?: Promise<void>;
 
@@ -37,6 +48,8 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly blob: BlobStore,
     private readonly registry: JobHandlerRegistry,
     private readonly metrics: MetricsService,
+    private readonly queues: QueueService,
+    private readonly activity: IngestActivity,
   ) {
     this.spool = new Spool(config.spoolDir, Number.MAX_SAFE_INTEGER);
     this.registry.register(BLOB_UPLOAD_TOPIC, (payload) => this.upload(String(payload['instanceId'])));
@@ -46,6 +59,37 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
     await this.ensureContainer().catch((e: Error) => this.logger.warn(`blob store not ready (uploads will retry): ${e.message}`));
     this.janitor = setInterval(() => void this.housekeeping(), 60_000);
     void this.housekeeping();
+    this.governor = setInterval(() => void this.govern(), 250);
+    this.governor.unref();
+  }
+
+  /**
+   * Uploads give way to ingest: while objects are arriving, this node's upload consumer pauses, so
+   * that receiving (which the sender waits for) has the CPU, and resumes once ingest has been quiet
+   * for a moment. The spool absorbs the difference; when its backlog passes DEFER_MAX the uploads run
+   * regardless, so a long migration cannot fill the disk. Nothing acknowledged depends on this: it
+   * is durable in the spool and indexed before the acknowledgement.
+   */
+  private async govern(): Promise<void> {
+    const worker = this.queues.worker(nodeQueue(this.config.nodeId));
+    if (!worker) return;
+    const busy = this.activity.idleMs() < INGEST_QUIET_MS;
+    if (busy && Date.now() - this.backlogCheckedAt > 5000) {
+      this.backlogCheckedAt = Date.now();
+      const [count] = (await this.db.query(`SELECT count(*) AS n FROM instance WHERE storage_state = 'spooled' AND spool_node = $1`, [this.config.nodeId]).catch(
+        () => [{ n: String(this.backlog) }],
+      )) as { n: string }[];
+      this.backlog = Number(count?.n ?? 0);
+      this.metrics.spoolDepth.set(this.backlog);
+    }
+    const defer = busy && this.backlog < DEFER_MAX;
+    if (defer && !this.deferring) {
+      this.deferring = true;
+      await worker.pause(true).catch(() => undefined);
+    } else if (!defer && this.deferring) {
+      this.deferring = false;
+      worker.resume();
+    }
   }
 
   private ensureContainer(): Promise<void> {
@@ -58,25 +102,33 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationShutdown(): void {
     if (this.janitor) clearInterval(this.janitor);
+    if (this.governor) clearInterval(this.governor);
   }
 
   async upload(instanceId: string): Promise<void> {
     const [row] = (await this.db.query(
-      `SELECT id, storage_state, spool_node, spool_path, size_bytes, sha256 FROM instance WHERE id = $1`,
+      `SELECT id, storage_state, spool_node, spool_path, size_bytes, sha256, md5 FROM instance WHERE id = $1`,
       [instanceId],
     )) as SpooledRow[];
     if (!row || row.storage_state === 'stored' || !row.spool_path) return;
     if (row.spool_node !== this.config.nodeId) throw new Error(`instance ${instanceId} is spooled on node ${row.spool_node}, not here`);
     const size = Number(row.size_bytes);
-    const { sha256, md5 } = await hashFile(row.spool_path);
-    // The spool copy is checked before it leaves: a corrupted spool file must never become the archived original.
-    if (!sha256.equals(Buffer.from(row.sha256))) throw new Error(`spool file of instance ${instanceId} does not match its SHA-256`);
+    const sha256 = Buffer.from(row.sha256);
+    // The MD5 was taken from the received bytes as they arrived; the blob store checks the spool
+    // file's bytes against it (Content-MD5 on every block), so a spool file changed on disk since
+    // can never become the archived original. Objects spooled before MD5 was kept are hashed now.
+    let md5: Buffer | undefined = row.md5 ? Buffer.from(row.md5) : undefined;
+    if (!md5) {
+      const hashed = await hashFile(row.spool_path);
+      if (!hashed.sha256.equals(sha256)) throw new Error(`spool file of instance ${instanceId} does not match its SHA-256`);
+      md5 = hashed.md5;
+    }
     const key = blobKeyForSha256(sha256);
     await this.ensureContainer();
     const result = await this.blob.upload(key, row.spool_path, size, md5);
     await this.db.query(
-      `UPDATE instance SET storage_state = 'stored', blob_key = $2, md5 = $3, stored_at = now(), spool_path = NULL WHERE id = $1`,
-      [instanceId, key, md5],
+      `UPDATE instance SET storage_state = 'stored', blob_key = $2, stored_at = now(), spool_path = NULL WHERE id = $1`,
+      [instanceId, key],
     );
     // Readers that still have the path open keep reading it; new readers go to the blob.
     await this.spool.remove(row.spool_path);
