@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -34,10 +35,14 @@ export class BenchArchive {
       // The archive's own default pool size (the e2e launcher uses a smaller one).
       VNA_DATABASE_POOL_SIZE: '20',
       VNA_LOG_LEVEL: 'info',
+      // One process per core, as the archive runs by default (a CPU profile follows one process).
+      VNA_WORKERS: options.profileDir ? '1' : String(Math.min(availableParallelism(), 4)),
     };
+    // Extra V8/Node flags for the archive under test (experiments: BENCH_NODE_OPTIONS='--max-semi-space-size=32').
+    if (process.env['BENCH_NODE_OPTIONS']) env['NODE_OPTIONS'] = process.env['BENCH_NODE_OPTIONS'];
     if (options.profileDir) {
       mkdirSync(options.profileDir, { recursive: true });
-      env['NODE_OPTIONS'] = `--import=${resolve('dist/test/bench/profile-hook.js')}`;
+      env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --import=${resolve('dist/test/bench/profile-hook.js')}`.trim();
       env['VNA_BENCH_PROFILE_DIR'] = options.profileDir;
     }
     const archive = await RunningArchive.start({ label, env });

@@ -15,24 +15,57 @@ export interface MemoryStatus {
   readonly rss: number;
 }
 
-export function memoryStatus(pid: number): MemoryStatus {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { peakRss: kb('VmHWM'), rss: kb('VmRSS') };
+/** A process and its descendants (the archive's worker processes, VNA_WORKERS > 1). */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) for (const [child, parent] of parents) if (parent === out[i]) out.push(child);
+  return out;
 }
 
-/** Resets the process's peak RSS (VmHWM) to its current RSS (proc(5), clear_refs "5"). */
+/** Memory of a process and its descendants together (a sum of peaks: an upper bound of the group's peak). */
+export function memoryStatus(pid: number): MemoryStatus {
+  let peakRss = 0;
+  let rss = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+      peakRss += kb('VmHWM');
+      rss += kb('VmRSS');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { peakRss, rss };
+}
+
+/** Resets the peak RSS (VmHWM) of a process and its descendants (proc(5), clear_refs "5"). */
 export function resetPeakRss(pid: number): boolean {
   try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    for (const p of processTree(pid)) writeFileSync(`/proc/${p}/clear_refs`, '5');
     return true;
   } catch {
     return false;
   }
 }
 
-/** User + system CPU seconds of one process (from /proc/<pid>/stat), or 0 when it is gone. */
+/** User + system CPU seconds of a process and its descendants, or 0 when it is gone. */
 export function cpuSeconds(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + ownCpuSeconds(p), 0);
+}
+
+/** User + system CPU seconds of this one process. */
+export function ownCpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
@@ -108,7 +141,7 @@ export class CpuMeter {
     this.azurite0 = azuritePid ? cpuSeconds(azuritePid) : 0;
     this.postgres0 = cpuByCommand('postgres');
     this.machine0 = machineCpu();
-    this.clients0 = reapedChildrenCpuSeconds(process.pid) + cpuSeconds(process.pid);
+    this.clients0 = reapedChildrenCpuSeconds(process.pid) + ownCpuSeconds(process.pid);
   }
 
   read(): CpuUse {
@@ -117,7 +150,7 @@ export class CpuMeter {
     const machine = machineCpu();
     const archive = cpuSeconds(this.archivePid) - this.archive0;
     const azurite = this.azuritePid ? cpuSeconds(this.azuritePid) - this.azurite0 : 0;
-    const clients = reapedChildrenCpuSeconds(process.pid) + cpuSeconds(process.pid) - this.clients0;
+    const clients = reapedChildrenCpuSeconds(process.pid) + ownCpuSeconds(process.pid) - this.clients0;
     const machineBusy = machine.busy - this.machine0.busy;
     return {
       archive,

@@ -96,6 +96,8 @@ export class RunningArchive {
         VNA_DATA_DIR: this.dataDir,
         VNA_API_KEYS: `admin:admin:${TEST_API_KEYS.admin},writer:writer:${TEST_API_KEYS.writer},reader:reader:${TEST_API_KEYS.reader}`,
         VNA_LOG_LEVEL: 'info',
+        // One process unless a test asks for more (tests read the process's memory and signal it).
+        VNA_WORKERS: '1',
         ...this.extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,4 +2,4 @@ import 'reflect-metadata';
 import { runApp } from '#vna/http';
 import { DicomGatewayModule } from './dicom-gateway.module.js';
 
-await runApp('dicom-gateway', (config) => DicomGatewayModule.for(config), { docs: false });
+await runApp('dicom-gateway', (config) => DicomGatewayModule.for(config), { docs: false, cluster: true });

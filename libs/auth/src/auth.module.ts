@@ -16,11 +16,9 @@ import { ApiKeyStore, ensureLocalApiKey } from './api-key.store.js';
         if (config.profile === 'production') {
           throw new Error('VNA_API_KEYS is required in production (name:role:secret, comma-separated)');
         }
-        const { key, created, path } = ensureLocalApiKey(config);
-        const logger = new Logger('Auth');
-        // The key is printed so that the person who ran `npm start` can use it; it is theirs, on their machine.
-        logger.log(`${created ? 'created' : 'using'} the local admin API key in ${path}`);
-        process.stdout.write(`\nAPI key (admin): ${key.secret}\n  e.g. curl -H 'Authorization: Bearer ${key.secret}' http://${config.bind}:${config.http.port}/dicomweb/studies\n\n`);
+        // Made (and printed) by the app's start-up before any worker runs; read here.
+        const { key, path } = ensureLocalApiKey(config);
+        new Logger('Auth').log(`using the local admin API key in ${path}`);
         return new ApiKeyStore([key]);
       },
     },

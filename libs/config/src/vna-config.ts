@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
 export type Role = 'reader' | 'writer' | 'admin';
@@ -46,6 +46,8 @@ export interface VnaConfig {
   readonly stow: { readonly maxBytes: number };
   readonly qido: { readonly maxResults: number };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Processes serving the same ports (one per core by default): Node runs JavaScript on one core per process. */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -190,6 +192,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): VnaConfig {
     stow: { maxBytes: r.int('VNA_STOW_MAX_BYTES', 4 * 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER) },
     qido: { maxResults: r.int('VNA_QIDO_MAX_RESULTS', 10000, 1, 1_000_000) },
     logLevel: r.oneOf('VNA_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    workers: r.int('VNA_WORKERS', Math.min(availableParallelism(), 4), 1, 64),
   };
   if (config.blob.container && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(config.blob.container)) {
     r.problems.push('VNA_BLOB_CONTAINER must be a valid Azure container name (3-63 lower-case letters, digits, hyphens)');

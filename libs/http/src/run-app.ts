@@ -1,7 +1,22 @@
 import { ConsoleLogger, type DynamicModule, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type VnaConfig } from '#vna/config';
+import cluster from 'node:cluster';
+import { ensureLocalApiKey } from '#vna/auth';
+import { runPrimary } from './cluster.js';
 import { listenHttp } from './http-app.js';
+
+/**
+ * The local profile's admin key (no VNA_API_KEYS): made once, before any worker starts, and printed
+ * for the person who ran `npm start` (it is theirs, on their machine).
+ */
+function announceLocalKey(config: VnaConfig): void {
+  if (config.apiKeys.length > 0 || config.profile === 'production') return;
+  const { key, created, path } = ensureLocalApiKey(config);
+  process.stdout.write(
+    `\n${created ? 'Created' : 'Using'} the admin API key in ${path}: ${key.secret}\n  e.g. curl -H 'Authorization: Bearer ${key.secret}' http://${config.bind}:${config.http.port}/dicomweb/studies\n\n`,
+  );
+}
 
 const LEVELS: Record<VnaConfig['logLevel'], LogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug'],
@@ -27,9 +42,14 @@ export function configOrExit(): VnaConfig {
  * Starts an app: configuration first (fail fast), JSON logs, the module built for that
  * configuration, HTTP on VNA_BIND:VNA_HTTP_PORT (every app serves /health and /metrics).
  */
-export async function runApp(name: string, build: (config: VnaConfig) => DynamicModule, options: { docs: boolean }): Promise<void> {
+export async function runApp(name: string, build: (config: VnaConfig) => DynamicModule, options: { docs: boolean; cluster?: boolean }): Promise<void> {
   const config = configOrExit();
   const logger = new ConsoleLogger(name, { json: true, logLevels: LEVELS[config.logLevel] });
+  if (cluster.isPrimary) announceLocalKey(config);
+  if (options.cluster && config.workers > 1 && cluster.isPrimary) {
+    runPrimary(config.workers, logger);
+    return;
+  }
   // Body parsers are registered by listenHttp, so that they can leave DICOMweb streams alone.
   const app = await NestFactory.create(build(config), { logger, abortOnError: false, bodyParser: false });
   await listenHttp(app, config, options);

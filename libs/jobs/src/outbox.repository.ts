@@ -118,6 +118,22 @@ export class OutboxRepository {
     return rows.map(toRow);
   }
 
+  /**
+   * The same, as the tail of another statement: a CTE named `outbox_added` that adds one message
+   * per row of `payloadsSql` (a query yielding a jsonb `payload` column) and wakes the relay. For
+   * hot paths that commit a change and its message in a single statement.
+   */
+  cteFor(topic: string, queue: string, payloadsSql: string, firstParam: number): { cte: string; select: string; params: unknown[] } {
+    const [t, q, c] = [firstParam, firstParam + 1, firstParam + 2];
+    return {
+      cte: `outbox_added AS (INSERT INTO outbox (topic, queue, payload) SELECT $${t}, $${q}, payload FROM (${payloadsSql}) AS p RETURNING 1),
+       outbox_woken AS (SELECT pg_notify($${c}, '') FROM (SELECT 1 FROM outbox_added LIMIT 1) AS one)`,
+      // A plain SELECT in WITH runs only when used: the statement must select this.
+      select: `(SELECT count(*) FROM outbox_woken)`,
+      params: [topic, queue, OUTBOX_CHANNEL],
+    };
+  }
+
   async find(id: string): Promise<OutboxRow | undefined> {
     const rows: RawRow[] = await this.db.query(`SELECT id, topic, queue, payload, attempts, created_at, last_error, dead_at FROM outbox WHERE id = $1`, [id]);
     return rows[0] ? toRow(rows[0]) : undefined;

@@ -69,7 +69,7 @@ export class HealthController implements OnApplicationShutdown {
   @Public()
   @Get('metrics')
   async scrape(@Res() res: ServerResponse): Promise<void> {
-    const text = await this.metrics.registry.metrics();
+    const text = await this.metrics.text();
     res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
     res.end(text);
   }

@@ -1,2 +1,3 @@
 export * from './metrics.service.js';
 export * from './observability.module.js';
+export * from './cluster-metrics.js';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { clusterAwareMetrics } from './cluster-metrics.js';
 
 /** Prometheus metrics of one process (served at /metrics). */
 @Injectable()
@@ -74,9 +75,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** The text to serve at /metrics (all worker processes' together, when there are several). */
+  readonly text: () => Promise<string>;
+
   constructor() {
     // prom-client's default metrics are already named process_* and nodejs_*: the prefix is just the
     // namespace (vna_process_resident_memory_bytes, not vna_process_process_...).
     collectDefaultMetrics({ register: this.registry, prefix: 'vna_' });
+    this.text = clusterAwareMetrics(this.registry);
   }
 }

@@ -48,3 +48,9 @@ export async function withTransaction<T>(db: DataSource, work: (sql: SqlRunner) 
     client.release(broken);
   }
 }
+
+/** Single statements on the pool, each atomic by itself (autocommit). */
+export function autocommit(db: DataSource): SqlRunner {
+  const pool = (db.driver as unknown as { master: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> } }).master;
+  return { query: async (text, params) => (await pool.query(text, params as unknown[])).rows as any[] };
+}

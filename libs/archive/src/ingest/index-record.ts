@@ -78,10 +78,20 @@ function int(json: DicomJson, tag: number): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : null;
 }
 
-function pick(json: DicomJson, level: ReadonlySet<number>): DicomJson {
-  const out: DicomJson = {};
-  for (const [key, attr] of Object.entries(json)) {
-    if (level.has(parseInt(key, 16))) out[key] = attr;
+type Level = 'patient' | 'study' | 'series';
+
+/** Level of each patient/study/series attribute by its JSON key, so one pass splits a dataset. */
+const LEVEL_BY_KEY = new Map<string, Level>([
+  ...[...SERIES_LEVEL].map((t) => [tagToHex(t), 'series'] as const),
+  ...[...STUDY_LEVEL].map((t) => [tagToHex(t), 'study'] as const),
+  ...[...PATIENT_LEVEL].map((t) => [tagToHex(t), 'patient'] as const),
+]);
+
+function splitLevels(json: DicomJson): Record<Level, DicomJson> {
+  const out: Record<Level, DicomJson> = { patient: {}, study: {}, series: {} };
+  for (const key in json) {
+    const level = LEVEL_BY_KEY.get(key);
+    if (level) out[level][key] = json[key]!;
   }
   return out;
 }
@@ -108,6 +118,7 @@ export function buildIndexRecord(dataset: DicomDataset): IndexRecord {
   const sopClassUid = require(Tag.SOPClassUID, 'SOPClassUID');
   const studyUid = require(Tag.StudyInstanceUID, 'StudyInstanceUID');
   const seriesUid = require(Tag.SeriesInstanceUID, 'SeriesInstanceUID');
+  const levels = splitLevels(metadata);
   const name = (first(metadata, Tag.PatientName) as DicomJsonPersonName | undefined) ?? {};
   const referring = (first(metadata, Tag.ReferringPhysicianName) as DicomJsonPersonName | undefined) ?? {};
   return {
@@ -118,7 +129,7 @@ export function buildIndexRecord(dataset: DicomDataset): IndexRecord {
       name,
       birthDate: text(metadata, Tag.PatientBirthDate),
       sex: text(metadata, Tag.PatientSex),
-      attributes: pick(metadata, PATIENT_LEVEL),
+      attributes: levels.patient,
     },
     study: {
       studyUid,
@@ -128,7 +139,7 @@ export function buildIndexRecord(dataset: DicomDataset): IndexRecord {
       studyId: text(metadata, Tag.StudyID),
       description: text(metadata, Tag.StudyDescription),
       referringPhysician: referring.Alphabetic ?? '',
-      attributes: pick(metadata, STUDY_LEVEL),
+      attributes: levels.study,
     },
     series: {
       seriesUid,
@@ -138,7 +149,7 @@ export function buildIndexRecord(dataset: DicomDataset): IndexRecord {
       bodyPart: text(metadata, Tag.BodyPartExamined),
       performedStartDate: text(metadata, Tag.PerformedProcedureStepStartDate),
       performedStartTime: text(metadata, Tag.PerformedProcedureStepStartTime),
-      attributes: pick(metadata, SERIES_LEVEL),
+      attributes: levels.series,
     },
     instance: {
       sopInstanceUid,

@@ -63,11 +63,15 @@ export class IngestService implements OnModuleInit {
     return this.spool.createWriter(input);
   }
 
-  /** Waits for the spooled object, indexes it; resolves only when the index transaction committed. */
+  /**
+   * Indexes a received object; resolves only when the object is durable on disk AND the index
+   * transaction has committed (acknowledged means durable). The index rows are written while the
+   * disk is still making the file durable; the transaction commits only after that.
+   */
   async commit(writer: SpoolWriter, source: InstanceSource, constraints: IngestConstraints = {}): Promise<IngestResult> {
     let spooled;
     try {
-      spooled = await writer.result;
+      spooled = await writer.received;
     } catch (e) {
       const error = e instanceof SpoolError ? new IngestError(e.code, e.message) : new IngestError('OUT_OF_RESOURCES', (e as Error).message);
       this.metrics.ingestFailures.inc({ source: source.kind, reason: error.code });
@@ -87,8 +91,8 @@ export class IngestService implements OnModuleInit {
       if (constraints.studyUid && record.study.studyUid !== constraints.studyUid) {
         throw new IngestError('STUDY_MISMATCH', `instance belongs to study ${record.study.studyUid}, not ${constraints.studyUid}`);
       }
-      const outcome = await this.storeWithRetry(record, spooled, source);
-      if (outcome.kind === 'duplicate') await this.spool.remove(spooled.path);
+        const outcome = await this.storeWithRetry(record, spooled, source, writer.result);
+        if (outcome.kind === 'duplicate') await this.spool.remove(spooled.path);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.instancesReceived.inc({ source: source.kind, outcome: outcome.kind });
       this.metrics.bytesReceived.inc({ source: source.kind }, spooled.size);
@@ -123,16 +127,33 @@ export class IngestService implements OnModuleInit {
     record: ReturnType<typeof buildIndexRecord>,
     spooled: Awaited<SpoolWriter['result']>,
     source: InstanceSource,
+    durable: Promise<unknown>,
   ): Promise<StoreOutcome> {
+    const queue = nodeQueue(this.config.nodeId);
+    try {
+      // Most objects are new and belong to a series the index has: the instance row and its upload
+      // message in one statement, committed once the file is durable.
+      const fast = await withTransaction(this.db, async (tx) => {
+        const stored = await this.index.storeNewInKnownSeries(tx, record, spooled, source, this.config.nodeId, (payloads, first) =>
+          this.outbox.cteFor(BLOB_UPLOAD_TOPIC, queue, payloads, first),
+        );
+        if (stored) await durable;
+        return stored;
+      });
+      if (fast) return fast;
+    } catch (e) {
+      // The series remembered may be gone (a foreign key violation): the full path looks it up again.
+      if ((e as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw e;
+      this.index.forgetSeries(record.series.seriesUid);
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await withTransaction(this.db, async (tx) => {
           const outcome = await this.index.store(tx, record, spooled, source, this.config.nodeId);
           if (outcome.kind !== 'duplicate') {
-            await this.outbox.add(tx, [
-              { topic: BLOB_UPLOAD_TOPIC, queue: nodeQueue(this.config.nodeId), payload: { instanceId: outcome.instanceId } },
-            ]);
+            await this.outbox.add(tx, [{ topic: BLOB_UPLOAD_TOPIC, queue, payload: { instanceId: outcome.instanceId } }]);
           }
+          await durable;
           return outcome;
         });
       } catch (e) {

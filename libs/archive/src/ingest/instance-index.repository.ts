@@ -98,6 +98,36 @@ export class InstanceIndexRepository {
     return ids;
   }
 
+  /**
+   * The common case in ONE statement, without a transaction's extra round trips: a new object
+   * (no current row for its SOP Instance UID) of a series the index already has. The instance row
+   * and the messages that follow it (`follow`: the outbox rows) are one atomic statement. Undefined
+   * when the case does not apply (an unknown series, or a current row exists: a duplicate or a new
+   * version), for `store` in a transaction to handle.
+   */
+  async storeNewInKnownSeries(
+    run: SqlRunner,
+    record: IndexRecord,
+    spooled: SpooledObject,
+    source: InstanceSource,
+    spoolNode: string,
+    follow: (payloadsSql: string, firstParam: number) => { cte: string; select: string; params: unknown[] },
+  ): Promise<StoreOutcome | undefined> {
+    const known = this.knownSeries.get(record.series.seriesUid);
+    if (!known) return undefined;
+    const insert = instanceInsert(record, spooled, source, spoolNode, known.seriesId, 1);
+    const then = follow(`SELECT jsonb_build_object('instanceId', id::text) AS payload FROM ins`, insert.params.length + 1);
+    const rows: { id: string | null }[] = await run.query(
+      `WITH ins AS (INSERT INTO instance ${insert.sql} ON CONFLICT (sop_instance_uid) WHERE is_current DO NOTHING RETURNING id),
+       ${then.cte}
+       SELECT (SELECT id FROM ins) AS id, ${then.select} AS woken`,
+      [...insert.params, ...then.params],
+    );
+    const id = rows[0]?.id;
+    if (!id) return undefined;
+    return { kind: 'stored', instanceId: String(id), studyId: known.studyId, seriesId: known.seriesId };
+  }
+
   async store(tx: SqlRunner, record: IndexRecord, spooled: SpooledObject, source: InstanceSource, spoolNode: string): Promise<StoreOutcome> {
     const { study, instance } = record;
     const { studyId, seriesId } = await this.hierarchy(tx, record);
@@ -119,41 +149,8 @@ export class InstanceIndexRepository {
       version = current.version + 1;
       await tx.query(`UPDATE instance SET is_current = false WHERE id = $1`, [current.id]);
     }
-    // Offsets inside deflated data do not point into the file, so such bulk data is not addressable.
-    const pixel = spooled.bulkAddressable ? spooled.dataset.get(0x7fe00010) : undefined;
-    const rows: IdRow[] = await tx.query(
-      `INSERT INTO instance (sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
-         size_bytes, sha256, md5, dataset_offset, pixel_offset, pixel_length, fragments, bulk_elements, rows, columns, bits_allocated,
-         samples_per_pixel, number_of_frames, storage_state, spool_node, spool_path, source_aet, source_kind, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $24, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23)
-       RETURNING id`,
-      [
-        instance.sopInstanceUid,
-        seriesId,
-        instance.sopClassUid,
-        instance.instanceNumber,
-        spooled.transferSyntaxUid,
-        version,
-        spooled.size,
-        spooled.sha256,
-        spooled.datasetOffset,
-        pixel ? pixel.offset : null,
-        pixel ? pixel.length : null,
-        pixel?.fragments ? JSON.stringify(pixel.fragments.map((f) => [f.offset, f.length])) : null,
-        bulkElements(spooled),
-        instance.rows,
-        instance.columns,
-        instance.bitsAllocated,
-        instance.samplesPerPixel,
-        instance.numberOfFrames,
-        spoolNode,
-        spooled.path,
-        source.aet ?? null,
-        source.kind,
-        JSON.stringify(instance.metadata),
-        spooled.md5,
-      ],
-    );
+    const insert = instanceInsert(record, spooled, source, spoolNode, seriesId, version);
+    const rows: IdRow[] = await tx.query(`INSERT INTO instance ${insert.sql} RETURNING id`, insert.params);
     const instanceId = String(rows[0]!.id);
     if (current) {
       await tx.query(
@@ -164,4 +161,49 @@ export class InstanceIndexRepository {
     }
     return { kind: 'stored', instanceId, studyId, seriesId };
   }
+}
+
+/** The column list and VALUES of an instance row, with its parameters. */
+function instanceInsert(
+  record: IndexRecord,
+  spooled: SpooledObject,
+  source: InstanceSource,
+  spoolNode: string,
+  seriesId: string,
+  version: number,
+): { sql: string; params: unknown[] } {
+  const { instance } = record;
+  // Offsets inside deflated data do not point into the file, so such bulk data is not addressable.
+  const pixel = spooled.bulkAddressable ? spooled.dataset.get(0x7fe00010) : undefined;
+  return {
+    sql: `(sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
+         size_bytes, sha256, dataset_offset, pixel_offset, pixel_length, fragments, bulk_elements, rows, columns, bits_allocated,
+         samples_per_pixel, number_of_frames, storage_state, spool_node, spool_path, source_aet, source_kind, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23)`,
+    params: [
+      instance.sopInstanceUid,
+      seriesId,
+      instance.sopClassUid,
+      instance.instanceNumber,
+      spooled.transferSyntaxUid,
+      version,
+      spooled.size,
+      spooled.sha256,
+      spooled.datasetOffset,
+      pixel ? pixel.offset : null,
+      pixel ? pixel.length : null,
+      pixel?.fragments ? JSON.stringify(pixel.fragments.map((f) => [f.offset, f.length])) : null,
+      bulkElements(spooled),
+      instance.rows,
+      instance.columns,
+      instance.bitsAllocated,
+      instance.samplesPerPixel,
+      instance.numberOfFrames,
+      spoolNode,
+      spooled.path,
+      source.aet ?? null,
+      source.kind,
+      JSON.stringify(instance.metadata),
+    ],
+  };
 }

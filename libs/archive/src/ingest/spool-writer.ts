@@ -21,8 +21,6 @@ export interface SpooledObject {
   readonly size: number;
   /** SHA-256 of the stored file (meta header + dataset as received). */
   readonly sha256: Buffer;
-  /** MD5 of the same bytes: the blob store checks the upload against it (Content-MD5). */
-  readonly md5: Buffer;
   readonly transferSyntaxUid: string;
   /** Where the dataset starts in the stored file. */
   readonly datasetOffset: number;
@@ -67,18 +65,25 @@ export interface SpoolWriterOptions {
  * the remaining bytes and `result` rejects with a SpoolError.
  */
 export class SpoolWriter extends Writable {
+  /** The object on disk, durable (file and directory entry fsync'd). */
   readonly result: Promise<SpooledObject>;
+  /**
+   * The same object as soon as its last byte is written and its header read, before the fsync
+   * completes: indexing can start while the disk makes it durable (nothing may be committed or
+   * acknowledged before `result`). For deflated data the header is read after the fsync.
+   */
+  readonly received: Promise<SpooledObject>;
   private resolveResult!: (o: SpooledObject) => void;
   private rejectResult!: (e: SpoolError) => void;
+  private resolveReceived!: (o: SpooledObject) => void;
+  private rejectReceived!: (e: SpoolError) => void;
   private readonly hash: Hash = createHash('sha256');
-  // Computed while the bytes are here anyway, so the upload need not read the file twice.
-  private readonly md5: Hash = createHash('md5');
   private file?: FileHandle;
   private parser?: DatasetStreamParser;
   private ts?: TransferSyntax;
   private headerLength = 0;
   private written = 0;
-  private received = 0;
+  private receivedBytes = 0;
   private failure?: SpoolError;
   /** Part 10 input before the meta information is complete. */
   private prefixChunks: Buffer[] = [];
@@ -95,8 +100,13 @@ export class SpoolWriter extends Writable {
       this.resolveResult = resolve;
       this.rejectResult = reject;
     });
-    // The rejection is delivered to whoever awaits `result`; avoid an unhandled-rejection crash meanwhile.
+    this.received = new Promise((resolve, reject) => {
+      this.resolveReceived = resolve;
+      this.rejectReceived = reject;
+    });
+    // The rejections are delivered to whoever awaits them; avoid an unhandled-rejection crash meanwhile.
     this.result.catch(() => undefined);
+    this.received.catch(() => undefined);
     const { input } = options;
     if (input.kind === 'dataset') this.pendingHeader = this.startDataset(input.transferSyntaxUid, input.sopClassUid, input.sopInstanceUid);
   }
@@ -122,13 +132,7 @@ export class SpoolWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.received += chunk.length;
-    if (this.failure) return callback();
-    if (this.received > this.options.maxBytes) {
-      this.fail(new SpoolError('TOO_LARGE', `object exceeds the limit of ${this.options.maxBytes} bytes`));
-      return callback();
-    }
-    this.inflight = this.accept(chunk).then(
+    this.inflight = this.acceptAll([chunk]).then(
       () => callback(),
       (e: unknown) => {
         this.fail(toSpoolError(e));
@@ -137,7 +141,38 @@ export class SpoolWriter extends Writable {
     );
   }
 
-  private async accept(chunk: Buffer): Promise<void> {
+  /** Chunks that queued up while a write was in progress go to the file in one writev call. */
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.inflight = this.acceptAll(chunks.map((c) => c.chunk)).then(
+      () => callback(),
+      (e: unknown) => {
+        this.fail(toSpoolError(e));
+        callback();
+      },
+    );
+  }
+
+  private async acceptAll(chunks: Buffer[]): Promise<void> {
+    const out: Buffer[] = [];
+    for (const chunk of chunks) {
+      this.receivedBytes += chunk.length;
+      if (this.failure) return;
+      if (this.receivedBytes > this.options.maxBytes) {
+        this.fail(new SpoolError('TOO_LARGE', `object exceeds the limit of ${this.options.maxBytes} bytes`));
+        return;
+      }
+      out.push(...this.accept(chunk));
+    }
+    if (out.length === 0) return;
+    if (!this.file) {
+      await this.options.ensureDirectory(this.options.path);
+      this.file = await open(this.options.path, 'wx', 0o640);
+    }
+    await this.writeOut(out);
+  }
+
+  /** What to write for a received chunk (the Part 10 header first), the header parser fed on the way. */
+  private accept(chunk: Buffer): Buffer[] {
     let header = this.pendingHeader;
     this.pendingHeader = undefined;
     if (this.options.input.kind === 'part10' && !this.ts) {
@@ -147,35 +182,36 @@ export class SpoolWriter extends Writable {
       const prefix = readPart10Prefix(buffered, false);
       if (!prefix) {
         if (this.prefixBytes > 16 * 1024 * 1024) throw new SpoolError('MALFORMED', 'file meta information is too large');
-        return;
+        return [];
       }
       this.prefixChunks = [];
       const sopClassUid = prefix.meta.ascii(Tag.MediaStorageSOPClassUID) ?? '';
       const sopInstanceUid = prefix.meta.ascii(Tag.MediaStorageSOPInstanceUID) ?? '';
       header = this.startDataset(prefix.transferSyntaxUid, sopClassUid, sopInstanceUid);
-      if (!header) return;
+      if (!header) return [];
       chunk = buffered.subarray(prefix.datasetOffset);
     }
-    if (!this.file) {
-      await this.options.ensureDirectory(this.options.path);
-      this.file = await open(this.options.path, 'wx', 0o640);
-    }
-    if (header) await this.writeOut(header);
+    const out = header ? [header] : [];
     if (chunk.length > 0) {
       this.parser?.push(chunk);
-      await this.writeOut(chunk);
+      out.push(chunk);
     }
+    return out;
   }
 
-  private async writeOut(bytes: Buffer): Promise<void> {
-    this.hash.update(bytes);
-    this.md5.update(bytes);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const { bytesWritten } = await this.file!.write(bytes, offset, bytes.length - offset);
-      offset += bytesWritten;
+  private async writeOut(buffers: Buffer[]): Promise<void> {
+    let total = 0;
+    for (const b of buffers) {
+      this.hash.update(b);
+      total += b.length;
     }
-    this.written += bytes.length;
+    let { bytesWritten } = await this.file!.writev(buffers);
+    // A short write (rare for regular files) continues with what is left.
+    while (bytesWritten < total) {
+      const rest = Buffer.concat(buffers).subarray(bytesWritten);
+      bytesWritten += (await this.file!.write(rest)).bytesWritten;
+    }
+    this.written += total;
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -188,6 +224,7 @@ export class SpoolWriter extends Writable {
         // The file is gone before the refusal is known: a refused object leaves nothing behind.
         void this.discard().finally(() => {
           this.rejectResult(toSpoolError(e));
+          this.rejectReceived(toSpoolError(e));
           callback();
         });
       },
@@ -198,6 +235,7 @@ export class SpoolWriter extends Writable {
     if (error || !this.writableFinished) {
       void this.discard().finally(() => {
         this.rejectResult(new SpoolError('ABORTED', error?.message ?? 'the transfer was aborted'));
+        this.rejectReceived(new SpoolError('ABORTED', error?.message ?? 'the transfer was aborted'));
         callback(null);
       });
       return;
@@ -214,11 +252,30 @@ export class SpoolWriter extends Writable {
       throw new SpoolError('MALFORMED', 'the object has no dataset');
     }
     if (!this.file) throw new SpoolError('MALFORMED', 'no data received');
-    await this.file.sync();
-    await this.file.close();
+    // The data and the directory entry are made durable together (both before the acknowledgement).
+    const durable = Promise.all([this.file.sync(), this.options.fsyncDirectory(this.options.path)]);
+    durable.catch(() => undefined);
+    if (this.parser) {
+      const received = this.describe(this.endParser(this.parser));
+      this.resolveReceived(received);
+      await durable;
+      await this.closeFile();
+      return received;
+    }
+    await durable;
+    await this.closeFile();
+    const received = this.describe(await this.parseDeflated());
+    this.resolveReceived(received);
+    return received;
+  }
+
+  private async closeFile(): Promise<void> {
+    const file = this.file;
     this.file = undefined;
-    await this.options.fsyncDirectory(this.options.path);
-    const dataset = this.parser ? this.endParser(this.parser) : await this.parseDeflated();
+    await file?.close();
+  }
+
+  private describe(dataset: DicomDataset): SpooledObject {
     // The meta information (written from the command or the received meta) must describe this dataset.
     const sopInstanceUid = dataset.ascii(Tag.SOPInstanceUID);
     if (sopInstanceUid && sopInstanceUid !== this.identity!.sopInstanceUid) {
@@ -233,7 +290,6 @@ export class SpoolWriter extends Writable {
       path: this.options.path,
       size: this.written,
       sha256: this.hash.digest(),
-      md5: this.md5.digest(),
       transferSyntaxUid: this.ts!.uid,
       datasetOffset: this.headerLength,
       dataset,

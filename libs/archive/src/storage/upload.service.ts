@@ -23,7 +23,6 @@ interface SpooledRow {
   spool_path: string | null;
   size_bytes: string;
   sha256: Buffer;
-  md5: Buffer | null;
 }
 
 /**
@@ -107,28 +106,23 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
 
   async upload(instanceId: string): Promise<void> {
     const [row] = (await this.db.query(
-      `SELECT id, storage_state, spool_node, spool_path, size_bytes, sha256, md5 FROM instance WHERE id = $1`,
+      `SELECT id, storage_state, spool_node, spool_path, size_bytes, sha256 FROM instance WHERE id = $1`,
       [instanceId],
     )) as SpooledRow[];
     if (!row || row.storage_state === 'stored' || !row.spool_path) return;
     if (row.spool_node !== this.config.nodeId) throw new Error(`instance ${instanceId} is spooled on node ${row.spool_node}, not here`);
     const size = Number(row.size_bytes);
-    const sha256 = Buffer.from(row.sha256);
-    // The MD5 was taken from the received bytes as they arrived; the blob store checks the spool
-    // file's bytes against it (Content-MD5 on every block), so a spool file changed on disk since
-    // can never become the archived original. Objects spooled before MD5 was kept are hashed now.
-    let md5: Buffer | undefined = row.md5 ? Buffer.from(row.md5) : undefined;
-    if (!md5) {
-      const hashed = await hashFile(row.spool_path);
-      if (!hashed.sha256.equals(sha256)) throw new Error(`spool file of instance ${instanceId} does not match its SHA-256`);
-      md5 = hashed.md5;
-    }
+    // Hashed here rather than while receiving: MD5 is the slower of the two, and uploads run when
+    // ingest is quiet. The spool copy is checked on the way: a spool file changed on disk since it
+    // was received must never become the archived original; the store then checks the MD5.
+    const { sha256, md5 } = await hashFile(row.spool_path);
+    if (!sha256.equals(Buffer.from(row.sha256))) throw new Error(`spool file of instance ${instanceId} does not match its SHA-256`);
     const key = blobKeyForSha256(sha256);
     await this.ensureContainer();
     const result = await this.blob.upload(key, row.spool_path, size, md5);
     await this.db.query(
-      `UPDATE instance SET storage_state = 'stored', blob_key = $2, stored_at = now(), spool_path = NULL WHERE id = $1`,
-      [instanceId, key],
+      `UPDATE instance SET storage_state = 'stored', blob_key = $2, md5 = $3, stored_at = now(), spool_path = NULL WHERE id = $1`,
+      [instanceId, key, md5],
     );
     // Readers that still have the path open keep reading it; new readers go to the blob.
     await this.spool.remove(row.spool_path);

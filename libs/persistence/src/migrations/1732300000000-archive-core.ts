@@ -111,6 +111,14 @@ export class ArchiveCore1732300000000 implements MigrationInterface {
         stored_at timestamptz,
         metadata text NOT NULL
       )`);
+    // Per-instance metadata (DICOM JSON, ~10-20 KB for an image) is compressed with lz4 where the
+    // server has it (PostgreSQL 14+ built with lz4): several times cheaper to write than pglz.
+    await q.query(`
+      DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND enumvals::text LIKE '%lz4%') THEN
+          ALTER TABLE instance ALTER COLUMN metadata SET COMPRESSION lz4;
+        END IF;
+      END $$`);
     await q.query(`CREATE UNIQUE INDEX instance_current_uid ON instance (sop_instance_uid) WHERE is_current`);
     await q.query(`CREATE INDEX instance_uid ON instance (sop_instance_uid)`);
     await q.query(`CREATE INDEX instance_series ON instance (series_fk, instance_number) WHERE is_current`);
