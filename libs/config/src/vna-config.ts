@@ -171,7 +171,8 @@ export function loadConfig(env: Env, cwd = process.cwd()): VnaConfig {
     dicom: {
       port: r.int('VNA_DICOM_PORT', 11112, 0, 65535),
       aet,
-      maxPduLength: r.int('VNA_DICOM_MAX_PDU', 262144, 4096, 16 * 1024 * 1024),
+      // 64 KiB: a PDU then mostly arrives in one socket read (fewer copies, less garbage); larger ones measured slower.
+      maxPduLength: r.int('VNA_DICOM_MAX_PDU', 65536, 4096, 16 * 1024 * 1024),
       associationTimeoutMs: r.int('VNA_DICOM_ASSOCIATION_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
       pduTimeoutMs: r.int('VNA_DICOM_PDU_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
       nodes: parseDicomNodes(env['VNA_DICOM_NODES'], r.problems),

@@ -91,8 +91,8 @@ export class IngestService implements OnModuleInit {
       if (constraints.studyUid && record.study.studyUid !== constraints.studyUid) {
         throw new IngestError('STUDY_MISMATCH', `instance belongs to study ${record.study.studyUid}, not ${constraints.studyUid}`);
       }
-        const outcome = await this.storeWithRetry(record, spooled, source, writer.result);
-        if (outcome.kind === 'duplicate') await this.spool.remove(spooled.path);
+      const outcome = await this.storeWithRetry(record, spooled, source, writer.result);
+      if (outcome.kind === 'duplicate') await this.spool.remove(spooled.path);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.instancesReceived.inc({ source: source.kind, outcome: outcome.kind });
       this.metrics.bytesReceived.inc({ source: source.kind }, spooled.size);
