@@ -6,7 +6,8 @@ import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
 import { JOB_ATTEMPTS, JOB_BACKOFF_MS, JOB_LOCK_MS } from './queues.js';
 
 export interface OutboxJobData {
-  readonly outboxId: string;
+  /** Absent for derived work scheduled directly (see schedule()). */
+  readonly outboxId?: string;
   readonly payload: Record<string, unknown>;
   /** Attempts made before this job (earlier relays of the same outbox row). */
   readonly priorAttempts?: number;
@@ -90,12 +91,16 @@ export class QueueService implements OnApplicationShutdown {
         const handler = this.registry.get(job.name);
         if (!handler) throw new Error(`no handler for job topic "${job.name}"`);
         await handler(job.data.payload);
-        await this.outbox.complete(job.data.outboxId);
+        if (job.data.outboxId) await this.outbox.complete(job.data.outboxId);
       },
       { connection: this.connection(true), prefix: this.bullConfig.prefix, concurrency, autorun: true, lockDuration: JOB_LOCK_MS, stalledInterval: JOB_LOCK_MS },
     );
     worker.on('failed', (job, error) => {
       if (!job) return;
+      if (!job.data.outboxId) {
+        this.logger.warn(`job ${job.name} ${job.id} failed: ${error.message}`);
+        return;
+      }
       const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
       // The outbox row counts every attempt ever made, across relays.
       const attempts = (job.data.priorAttempts ?? 0) + job.attemptsMade;
@@ -107,6 +112,21 @@ export class QueueService implements OnApplicationShutdown {
     });
     worker.on('error', (e) => this.logger.warn(`worker ${name}: ${e.message}`));
     this.workers.set(name, worker);
+  }
+
+  /**
+   * Derived work that may be lost without harm (rebuilding a cache, say): straight to BullMQ, not
+   * through the outbox. A job id already waiting makes this a no-op, which debounces bursts.
+   */
+  async schedule(queueName: string, topic: string, payload: Record<string, unknown>, options: { jobId: string; delayMs: number }): Promise<void> {
+    await this.queue(queueName).add(topic, { payload } as unknown as OutboxJobData, {
+      jobId: options.jobId,
+      delay: options.delayMs,
+      removeOnComplete: true,
+      removeOnFail: true,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: JOB_BACKOFF_MS },
+    });
   }
 
   /** The worker consuming a queue in this process, if any (to pause and resume it). */

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { Tag } from '#vna/dicom';
-import { nodeQueue, OutboxRepository } from '#vna/jobs';
+import { nodeQueue, OutboxRepository, QueueService } from '#vna/jobs';
+import { SERIES_METADATA_TOPIC } from '../retrieve/retrieve.service.js';
 import { MetricsService } from '#vna/observability';
 import { withTransaction } from '#vna/persistence';
 import { buildIndexRecord, MissingAttributeError } from './index-record.js';
@@ -49,6 +50,7 @@ export class IngestService implements OnModuleInit {
     private readonly outbox: OutboxRepository,
     private readonly metrics: MetricsService,
     private readonly activity: IngestActivity,
+    private readonly queues: QueueService,
   ) {
     this.spool = new Spool(config.spoolDir, config.stow.maxBytes);
   }
@@ -93,6 +95,7 @@ export class IngestService implements OnModuleInit {
       }
       const outcome = await this.storeWithRetry(record, spooled, source, writer.result);
       if (outcome.kind === 'duplicate') await this.spool.remove(spooled.path);
+      else this.prebuildMetadataSoon(outcome.seriesId);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.instancesReceived.inc({ source: source.kind, outcome: outcome.kind });
       this.metrics.bytesReceived.inc({ source: source.kind }, spooled.size);
@@ -121,6 +124,17 @@ export class IngestService implements OnModuleInit {
       this.logger.warn(`refused ${uid || 'an object'} from ${source.aet ?? source.kind}: ${error.code}: ${error.message}`);
       throw error;
     }
+  }
+
+  /**
+   * WADO-RS metadata is precomputed per series: a few seconds after a series stops changing, its
+   * document is rebuilt by this node's queue (one job per series at a time). Losing it costs only
+   * a slower first request, so it is not an outbox message and nothing waits for it.
+   */
+  private prebuildMetadataSoon(seriesId: string): void {
+    this.queues
+      .schedule(nodeQueue(this.config.nodeId), SERIES_METADATA_TOPIC, { seriesId }, { jobId: `series-metadata-${seriesId}`, delayMs: 3000 })
+      .catch(() => undefined);
   }
 
   private async storeWithRetry(

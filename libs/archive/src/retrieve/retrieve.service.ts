@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { pipeline, type Readable, Transform } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { lookupTransferSyntax, tagToHex } from '#vna/dicom';
+import { JobHandlerRegistry } from '#vna/jobs';
 import { BULK_PLACEHOLDER_PREFIX } from '../ingest/index-record.js';
 import { EgressOverlay } from './egress-overlay.js';
 import { INSTANCE_ROW_COLUMNS, type InstanceRow, toInstanceRow } from './instance-row.js';
@@ -30,6 +31,9 @@ export class FramesNotAvailableError extends Error {
   }
 }
 
+/** Rebuild a series' WADO-RS metadata document (derived, debounced per series). */
+export const SERIES_METADATA_TOPIC = 'series.metadata';
+
 /** WADO-RS, C-MOVE and C-GET read objects through here (PS3.18 10.4, PS3.4 C.4.2-C.4.3). */
 @Injectable()
 export class RetrieveService {
@@ -37,7 +41,10 @@ export class RetrieveService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly reader: ObjectReaderService,
     private readonly overlay: EgressOverlay,
-  ) {}
+    registry: JobHandlerRegistry,
+  ) {
+    registry.register(SERIES_METADATA_TOPIC, (payload) => this.prebuildSeriesMetadata(String(payload['seriesId'])));
+  }
 
   /** Current instances in scope, in series and instance number order. */
   async instances(scope: RetrieveScope): Promise<InstanceRow[]> {
@@ -108,6 +115,16 @@ export class RetrieveService {
       yield (first ? '' : ',') + withBase(doc, baseUrl);
       first = false;
     }
+  }
+
+  /** Builds a series' metadata document ahead of the first request (after the series changed). */
+  async prebuildSeriesMetadata(seriesId: string): Promise<void> {
+    const [s] = (await this.db.query(
+      `SELECT count(id) AS n, max(id) AS last FROM instance WHERE series_fk = $1 AND is_current`,
+      [seriesId],
+    )) as { n: string; last: string | null }[];
+    if (!s?.last) return;
+    await this.seriesDocument(seriesId, `${s.n}:${s.last}`);
   }
 
   /** Whether any current instance is in scope (404 otherwise). */
