@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IngestActivity } from './ingest/ingest-activity.js';
+import { IngestHookRegistry } from './ingest/ingest-hooks.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { InstanceIndexRepository } from './ingest/instance-index.repository.js';
 import { QueryService } from './query/query.service.js';
@@ -12,7 +13,7 @@ import { RetrieveService } from './retrieve/retrieve.service.js';
  * ObservabilityModule in the application (they are global).
  */
 @Module({
-  providers: [IngestService, IngestActivity, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService],
-  exports: [IngestService, IngestActivity, QueryService, RetrieveService, EgressOverlay],
+  providers: [IngestService, IngestActivity, IngestHookRegistry, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService],
+  exports: [IngestService, IngestActivity, IngestHookRegistry, QueryService, RetrieveService, EgressOverlay],
 })
 export class ArchiveModule {}

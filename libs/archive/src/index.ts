@@ -2,6 +2,7 @@ export * from './archive.module.js';
 export * from './storage/storage.module.js';
 export * from './ingest/ingest.service.js';
 export * from './ingest/ingest-activity.js';
+export * from './ingest/ingest-hooks.js';
 export * from './ingest/ingest.errors.js';
 export * from './ingest/spool-writer.js';
 export * from './ingest/index-record.js';

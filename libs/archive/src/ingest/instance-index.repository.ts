@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { tagToHex } from '#vna/dicom';
+import { IngestHookRegistry } from './ingest-hooks.js';
 import type { SqlRunner } from '#vna/persistence';
 import type { IndexRecord } from './index-record.js';
 import type { SpooledObject } from './spool-writer.js';
@@ -32,21 +33,23 @@ function bulkElements(spooled: SpooledObject): string | null {
 /** Writes the index rows of one received object. Runs inside the caller's transaction. */
 @Injectable()
 export class InstanceIndexRepository {
+  constructor(private readonly hooks: IngestHookRegistry) {}
+
   /**
    * Insert-or-get without locking the existing row (ON CONFLICT DO NOTHING takes no row lock), so
    * parallel associations storing into one study do not queue behind each other.
    */
-  private async upsertId(tx: SqlRunner, insertSql: string, params: unknown[], selectSql: string, selectParams: unknown[]): Promise<string> {
-    const rows: IdRow[] = await tx.query(
+  private async upsertId(tx: SqlRunner, insertSql: string, params: unknown[], selectSql: string, selectParams: unknown[]): Promise<{ id: string; created: boolean }> {
+    const rows: (IdRow & { created: boolean })[] = await tx.query(
       `WITH ins AS (${insertSql} ON CONFLICT DO NOTHING RETURNING id)
-       SELECT id FROM ins UNION ALL (${selectSql}) LIMIT 1`,
+       SELECT id, true AS created FROM ins UNION ALL (SELECT id, false AS created FROM (${selectSql}) AS existing) LIMIT 1`,
       params,
     );
-    if (rows[0]) return String(rows[0].id);
+    if (rows[0]) return { id: String(rows[0].id), created: rows[0].created };
     // A concurrent transaction inserted it after this statement's snapshot: read it now.
     const again: IdRow[] = await tx.query(selectSql, selectParams);
     if (!again[0]) throw new Error('index row vanished during upsert');
-    return String(again[0].id);
+    return { id: String(again[0].id), created: false };
   }
 
   /**
@@ -69,15 +72,16 @@ export class InstanceIndexRepository {
     const known = this.knownSeries.get(record.series.seriesUid);
     if (known) return known;
     const { patient, study, series } = record;
-    const patientId = await this.upsertId(
+    const patientRow = await this.upsertId(
       tx,
-      `INSERT INTO patient (patient_id, issuer, name_alphabetic, name_ideographic, name_phonetic, birth_date, sex, attributes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+      `INSERT INTO patient (patient_id, issuer, current_patient_id, current_issuer, name_alphabetic, name_ideographic, name_phonetic, birth_date, sex, attributes)
+       VALUES ($1, $2, $1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
       [patient.patientId, patient.issuer, patient.name.Alphabetic ?? '', patient.name.Ideographic ?? '', patient.name.Phonetic ?? '', patient.birthDate, patient.sex, JSON.stringify(patient.attributes)],
       `SELECT id FROM patient WHERE patient_id = $1 AND issuer = $2`,
       [patient.patientId, patient.issuer],
     );
-    const studyId = await this.upsertId(
+    const patientId = patientRow.id;
+    const studyRow = await this.upsertId(
       tx,
       `INSERT INTO study (study_uid, patient_fk, study_date, study_time, accession_number, study_id, description, referring_physician, attributes)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
@@ -85,7 +89,8 @@ export class InstanceIndexRepository {
       `SELECT id FROM study WHERE study_uid = $1`,
       [study.studyUid],
     );
-    const seriesId = await this.upsertId(
+    const studyId = studyRow.id;
+    const seriesRow = await this.upsertId(
       tx,
       `INSERT INTO series (series_uid, study_fk, modality, series_number, description, body_part, performed_start_date, performed_start_time, attributes)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
@@ -93,6 +98,18 @@ export class InstanceIndexRepository {
       `SELECT id FROM series WHERE series_uid = $1`,
       [series.seriesUid],
     );
+    const seriesId = seriesRow.id;
+    // Features that follow new patients, studies and series (reconciliation with the registry and
+    // orders) act here, in the same transaction, before the object is acknowledged.
+    for (const hook of this.hooks.all()) {
+      await hook(tx, {
+        record,
+        patientRowId: patientId,
+        studyRowId: studyId,
+        seriesRowId: seriesId,
+        created: { patient: patientRow.created, study: studyRow.created, series: seriesRow.created },
+      });
+    }
     const ids = { studyId, seriesId };
     this.rememberSeries(series.seriesUid, ids);
     return ids;

@@ -18,8 +18,9 @@ interface KeyDef {
 /** Keys with columns of their own; other keys at patient/study/series level match their stored JSON. */
 const KEYS = new Map<number, KeyDef>([
   [Tag.PatientName, { level: 'PATIENT', kind: 'pn', column: 'p.name_' }],
-  [Tag.PatientID, { level: 'PATIENT', kind: 'text', column: 'p.patient_id' }],
-  [Tag.IssuerOfPatientID, { level: 'PATIENT', kind: 'text', column: 'p.issuer' }],
+  // The current identity (after ADT updates and merges), not the one the objects arrived with.
+  [Tag.PatientID, { level: 'PATIENT', kind: 'text', column: 'p.current_patient_id' }],
+  [Tag.IssuerOfPatientID, { level: 'PATIENT', kind: 'text', column: 'p.current_issuer' }],
   [Tag.PatientBirthDate, { level: 'PATIENT', kind: 'DA', column: 'p.birth_date' }],
   [Tag.PatientSex, { level: 'PATIENT', kind: 'text', column: 'p.sex' }],
   [Tag.StudyInstanceUID, { level: 'STUDY', kind: 'uid', column: 'st.study_uid' }],
@@ -85,6 +86,8 @@ const ALIAS: Record<QueryLevel, string> = { PATIENT: 'p', STUDY: 'st', SERIES: '
 interface Row {
   p_id: string;
   p_attrs: DicomJson;
+  /** Current patient attributes (registry, merges) laid over the received ones. */
+  p_overlay: DicomJson;
   st_id?: string;
   st_attrs?: DicomJson;
   study_uid?: string;
@@ -120,7 +123,7 @@ export class QueryService {
     }
 
     const returned = this.returnTags(request);
-    const select: string[] = ['p.id AS p_id', 'p.attributes AS p_attrs'];
+    const select: string[] = ['p.id AS p_id', 'p.attributes AS p_attrs', 'p.overlay AS p_overlay'];
     let from = 'patient p';
     if (RANK[level] >= RANK.STUDY) {
       select.push('st.id AS st_id', 'st.attributes AS st_attrs', 'st.study_uid');
@@ -256,7 +259,7 @@ export class QueryService {
 
   private compose(row: Row, request: QueryRequest, returned: readonly number[]): DicomJson {
     const { level } = request;
-    const stored: DicomJson = { ...row.p_attrs, ...(row.st_attrs ?? {}), ...(row.se_attrs ?? {}) };
+    const stored: DicomJson = { ...row.p_attrs, ...row.p_overlay, ...(row.st_attrs ?? {}), ...(row.se_attrs ?? {}) };
     let instanceJson: DicomJson | undefined;
     if (typeof row['metadata'] === 'string') instanceJson = JSON.parse(row['metadata']) as DicomJson;
     if (instanceJson) Object.assign(stored, instanceJson);

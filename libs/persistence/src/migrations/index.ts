@@ -1,4 +1,8 @@
 import { ArchiveCore1732300000000 } from './1732300000000-archive-core.js';
+import { CurrentIdentity1732400000100 } from './1732400000100-current-identity.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
-export const MIGRATIONS = [ArchiveCore1732300000000];
+export const MIGRATIONS = [
+  ArchiveCore1732300000000,
+  CurrentIdentity1732400000100,
+];
