@@ -1,0 +1,1 @@
+export * from './reconciliation/reconciliation-task.repository.js';
