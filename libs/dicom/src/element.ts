@@ -15,6 +15,8 @@ export interface DicomElement {
   readonly vr: string;
   /** Absolute offset of the value's first byte in the stored file. */
   readonly offset: number;
+  /** Bytes of the element's header (tag, VR, length) before `offset`: 8 or 12. */
+  readonly headerLength?: number;
   /** Value length in bytes (for undefined-length items and sequences: the bytes they spanned). */
   readonly length: number;
   readonly undefinedLength?: boolean;

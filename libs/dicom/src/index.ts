@@ -10,5 +10,6 @@ export * from './reader/part10-reader.js';
 export * from './writer/dataset-writer.js';
 export * from './writer/part10-writer.js';
 export * from './writer/little-endian-transcoder.js';
+export * from './writer/header-rewriter.js';
 export * from './json/dicom-json.js';
 export * from './charset/index.js';

@@ -1,20 +1,149 @@
 import { Injectable } from '@nestjs/common';
-import type { Readable } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { constants as zlib, createDeflateRaw, createInflateRaw } from 'node:zlib';
+import { type DicomJson, jsonToElements, lookupTransferSyntax, rewriteHeader, type TransferSyntax, type WriteElement } from '#vna/dicom';
 import type { InstanceRow } from './instance-row.js';
+
+/** A header region (or a whole deflated dataset) larger than this is refused rather than held. */
+const MAX_HELD_BYTES = 256 * 1024 * 1024;
+
+/** What to lay over an instance: the patient's current attributes (registry, merges). */
+export function overlayElements(instance: InstanceRow): WriteElement[] {
+  const overlay = instance.patientOverlay as DicomJson | null;
+  if (!overlay || Object.keys(overlay).length === 0) return [];
+  return jsonToElements(overlay);
+}
 
 /**
  * The one place where the index's current values are laid over a stored original on its way out
- * (ARCHITECTURE.md invariant 2: originals are immutable, corrections live in the index).
+ * (ARCHITECTURE.md invariant 2: originals are immutable, corrections live in the index). Every
+ * retrieve path (WADO-RS, C-MOVE, C-GET, forwarding) passes its objects through `apply`.
  *
- * Every retrieve path (WADO-RS, C-MOVE, C-GET, forwarding) passes its objects through `apply`.
- * Today the index holds no corrections, so objects leave byte for byte as stored; the HL7 issue
- * (merges, demographics) and the normalization issue (coercion results, charset per destination)
- * fill this in.
+ * With nothing to lay over, the object leaves byte for byte as stored. Otherwise only the header,
+ * up to the first bulk value, is read and rewritten (libs/dicom rewriteHeader: replaced elements
+ * in the object's character set, or the header moved to UTF-8 when that cannot hold them); the
+ * pixel data and everything after it stream through untouched, private tags included.
  */
 @Injectable()
 export class EgressOverlay {
-  /** The object as it should leave: a Part 10 stream. `destination` names the receiver (AE title or 'dicomweb'). */
-  apply(_instance: InstanceRow, original: Readable, _destination: string): Readable {
-    return original;
+  /**
+   * The object as it should leave for `destination` (an AE title, or 'dicomweb'). `original` is the
+   * stored file from its first byte (`withMeta`) or from its dataset.
+   */
+  apply(instance: InstanceRow, original: Readable, _destination: string, withMeta = true): Readable {
+    const replacements = overlayElements(instance);
+    if (replacements.length === 0) return original;
+    const ts = lookupTransferSyntax(instance.transferSyntaxUid);
+    if (!ts) return original;
+    const passFirst = withMeta ? instance.datasetOffset : 0;
+    const overlay = ts.deflated ? new DeflatedOverlay(passFirst, ts, replacements) : new HeaderOverlay(passFirst, headerLength(instance, ts), ts, replacements);
+    // pipe() does not carry errors forward: a failed read must fail the retrieve, not stall it.
+    original.on('error', (e) => overlay.destroy(e));
+    return original.pipe(overlay);
+  }
+}
+
+/** Bytes of the dataset before its first bulk value (pixel data, a large private OB): the part an overlay rewrites. */
+function headerLength(instance: InstanceRow, ts: TransferSyntax): number {
+  // Bulk values are long-VR elements: a 12-byte header in explicit VR, 8 in implicit (PS3.5 7.1).
+  const elementHeader = ts.explicitVR ? 12 : 8;
+  const starts: number[] = [];
+  if (instance.pixelOffset !== null) starts.push(instance.pixelOffset - elementHeader);
+  for (const [offset] of Object.values(instance.bulkElements ?? {})) starts.push(offset - elementHeader);
+  const end = starts.length ? Math.min(...starts) : instance.sizeBytes;
+  return end - instance.datasetOffset;
+}
+
+/** Passes the meta header, holds and rewrites the dataset header, then passes the rest. */
+class HeaderOverlay extends Transform {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private done = false;
+
+  constructor(
+    private passFirst: number,
+    private readonly header: number,
+    private readonly ts: TransferSyntax,
+    private readonly replacements: readonly WriteElement[],
+  ) {
+    super();
+    if (header > MAX_HELD_BYTES) throw new Error(`a dataset header of ${header} bytes is too large to rewrite`);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    if (this.done) return callback(null, chunk);
+    if (this.passFirst > 0) {
+      const n = Math.min(this.passFirst, chunk.length);
+      this.push(chunk.subarray(0, n));
+      this.passFirst -= n;
+      chunk = chunk.subarray(n);
+      if (chunk.length === 0) return callback();
+    }
+    const need = this.header - this.heldBytes;
+    this.held.push(chunk.subarray(0, need));
+    this.heldBytes += Math.min(need, chunk.length);
+    if (this.heldBytes < this.header) return callback();
+    try {
+      this.push(rewriteHeader(Buffer.concat(this.held, this.header), this.ts, this.replacements).bytes);
+    } catch (e) {
+      return callback(e as Error);
+    }
+    this.held = [];
+    this.done = true;
+    const rest = chunk.subarray(need);
+    callback(null, rest.length ? rest : undefined);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.done) return callback(new Error('the stored object ended before its header'));
+    callback();
+  }
+}
+
+/** Deflated data (PS3.5 A.5): inflate the dataset, rewrite its header, deflate it again. */
+class DeflatedOverlay extends Transform {
+  private compressed: Buffer[] = [];
+  private compressedBytes = 0;
+
+  constructor(
+    private passFirst: number,
+    private readonly ts: TransferSyntax,
+    private readonly replacements: readonly WriteElement[],
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    if (this.passFirst > 0) {
+      const n = Math.min(this.passFirst, chunk.length);
+      this.push(chunk.subarray(0, n));
+      this.passFirst -= n;
+      chunk = chunk.subarray(n);
+    }
+    this.compressed.push(chunk);
+    this.compressedBytes += chunk.length;
+    callback(this.compressedBytes > MAX_HELD_BYTES ? new Error('a deflated dataset too large to rewrite') : null);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const inflated: Buffer[] = [];
+    Readable.from([Buffer.concat(this.compressed)])
+      .pipe(createInflateRaw())
+      .on('data', (d: Buffer) => inflated.push(d))
+      .on('error', (e) => callback(e))
+      .on('end', () => {
+        try {
+          const dataset = Buffer.concat(inflated);
+          // A deflated dataset's bulk offsets are not recorded: the whole (small) dataset is the header.
+          const rewritten = rewriteHeader(dataset, this.ts, this.replacements).bytes;
+          const deflater = createDeflateRaw({ level: zlib.Z_DEFAULT_COMPRESSION });
+          deflater.on('data', (d: Buffer) => this.push(d));
+          deflater.on('error', (e) => callback(e));
+          deflater.on('end', () => callback());
+          deflater.end(rewritten);
+        } catch (e) {
+          callback(e as Error);
+        }
+      });
   }
 }

@@ -6,7 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { BlobStore, BlobStoreError } from '#vna/blob';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
-import { INSTANCE_ROW_COLUMNS, type InstanceRow, toInstanceRow } from './instance-row.js';
+import { INSTANCE_ROW_COLUMNS, INSTANCE_ROW_FROM, type InstanceRow, toInstanceRow } from './instance-row.js';
 
 /** The object is acknowledged but cannot be read right now (still in another node's spool, or the store is down). */
 export class ObjectUnavailableError extends Error {
@@ -77,7 +77,7 @@ export class ObjectReaderService {
 
   private async reload(id: string): Promise<InstanceRow | undefined> {
     const rows = (await this.db.query(
-      `SELECT ${INSTANCE_ROW_COLUMNS} FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk WHERE i.id = $1`,
+      `SELECT ${INSTANCE_ROW_COLUMNS} FROM ${INSTANCE_ROW_FROM} WHERE i.id = $1`,
       [id],
     )) as Record<string, unknown>[];
     return rows[0] ? toInstanceRow(rows[0]) : undefined;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { pipeline, type Readable, Transform } from 'node:stream';
@@ -6,7 +7,7 @@ import { lookupTransferSyntax, tagToHex } from '#vna/dicom';
 import { JobHandlerRegistry } from '#vna/jobs';
 import { BULK_PLACEHOLDER_PREFIX } from '../ingest/index-record.js';
 import { EgressOverlay } from './egress-overlay.js';
-import { INSTANCE_ROW_COLUMNS, type InstanceRow, toInstanceRow } from './instance-row.js';
+import { INSTANCE_ROW_COLUMNS, INSTANCE_ROW_FROM, type InstanceRow, toInstanceRow } from './instance-row.js';
 import { ObjectReaderService } from './object-reader.service.js';
 
 export interface RetrieveScope {
@@ -59,7 +60,7 @@ export class RetrieveService {
       where += ` AND i.sop_instance_uid = $${params.length}`;
     }
     const rows = (await this.db.query(
-      `SELECT ${INSTANCE_ROW_COLUMNS} FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk
+      `SELECT ${INSTANCE_ROW_COLUMNS} FROM ${INSTANCE_ROW_FROM}
         WHERE ${where} ORDER BY se.series_number NULLS LAST, se.id, i.instance_number NULLS LAST, i.id`,
       params,
     )) as Record<string, unknown>[];
@@ -69,7 +70,7 @@ export class RetrieveService {
   /** Instances by SOP Instance UID (C-MOVE/C-GET at IMAGE level may name them without a study). */
   async instancesByUid(sopInstanceUids: readonly string[]): Promise<InstanceRow[]> {
     const rows = (await this.db.query(
-      `SELECT ${INSTANCE_ROW_COLUMNS} FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk
+      `SELECT ${INSTANCE_ROW_COLUMNS} FROM ${INSTANCE_ROW_FROM}
         WHERE i.sop_instance_uid = ANY($1::text[]) AND i.is_current ORDER BY i.id`,
       [sopInstanceUids],
     )) as Record<string, unknown>[];
@@ -78,13 +79,13 @@ export class RetrieveService {
 
   /** The object as it leaves for `destination`: stored bytes with the egress overlay applied. */
   async open(instance: InstanceRow, destination: string): Promise<Readable> {
-    return this.overlay.apply(instance, await this.reader.open(instance), destination);
+    return this.overlay.apply(instance, await this.reader.open(instance), destination, true);
   }
 
   /** The dataset alone (no meta header), as DIMSE sends it. */
   async openDataset(instance: InstanceRow, destination: string): Promise<Readable> {
     const stream = await this.reader.open(instance, { start: instance.datasetOffset, end: instance.sizeBytes - 1 });
-    return this.overlay.apply(instance, stream, destination);
+    return this.overlay.apply(instance, stream, destination, false);
   }
 
   /**
@@ -94,11 +95,14 @@ export class RetrieveService {
   async *metadata(scope: RetrieveScope, baseUrl: string): AsyncGenerator<string> {
     if (scope.sopInstanceUid) {
       const rows = (await this.db.query(
-        `SELECT i.metadata FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk
+        `SELECT i.metadata, p.overlay FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk
           WHERE st.study_uid = $1 AND ($2::text IS NULL OR se.series_uid = $2) AND i.sop_instance_uid = $3 AND i.is_current`,
         [scope.studyUid, scope.seriesUid ?? null, scope.sopInstanceUid],
-      )) as { metadata: string }[];
-      if (rows[0]) yield withBase(rows[0].metadata, baseUrl);
+      )) as { metadata: string; overlay: Record<string, unknown> }[];
+      const row = rows[0];
+      if (!row) return;
+      const metadata = Object.keys(row.overlay).length ? JSON.stringify(sortedKeys({ ...(JSON.parse(row.metadata) as Record<string, unknown>), ...row.overlay })) : row.metadata;
+      yield withBase(metadata, baseUrl);
       return;
     }
     const series = (await this.db.query(
@@ -137,8 +141,18 @@ export class RetrieveService {
     return rows.length > 0;
   }
 
+  /**
+   * A series' metadata document: its instances' DICOM JSON with the patient's current attributes
+   * laid over (as retrieved objects carry them). Kept until the series or the patient's overlay changes.
+   */
   private async seriesDocument(seriesId: string, signature: string): Promise<string> {
-    const cached = (await this.db.query(`SELECT document FROM series_metadata WHERE series_fk = $1 AND signature = $2`, [seriesId, signature])) as {
+    const [patient] = (await this.db.query(
+      `SELECT p.overlay::text AS overlay FROM series se JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk WHERE se.id = $1`,
+      [seriesId],
+    )) as { overlay: string }[];
+    const overlayText = patient?.overlay ?? '{}';
+    const fullSignature = `${signature}:${createHash('sha1').update(overlayText).digest('hex').slice(0, 16)}`;
+    const cached = (await this.db.query(`SELECT document FROM series_metadata WHERE series_fk = $1 AND signature = $2`, [seriesId, fullSignature])) as {
       document: string;
     }[];
     if (cached[0]) return cached[0].document;
@@ -146,11 +160,15 @@ export class RetrieveService {
       `SELECT string_agg(metadata, ',' ORDER BY instance_number NULLS LAST, id) AS document FROM instance WHERE series_fk = $1 AND is_current`,
       [seriesId],
     )) as { document: string | null }[];
-    const document = built?.document ?? '';
+    let document = built?.document ?? '';
+    const overlay = JSON.parse(overlayText) as Record<string, unknown>;
+    if (document && Object.keys(overlay).length > 0) {
+      document = (JSON.parse(`[${document}]`) as Record<string, unknown>[]).map((instance) => JSON.stringify(sortedKeys({ ...instance, ...overlay }))).join(',');
+    }
     await this.db.query(
       `INSERT INTO series_metadata (series_fk, document, signature) VALUES ($1, $2, $3)
        ON CONFLICT (series_fk) DO UPDATE SET document = excluded.document, signature = excluded.signature, built_at = now()`,
-      [seriesId, document, signature],
+      [seriesId, document, fullSignature],
     );
     return document;
   }
@@ -249,6 +267,10 @@ function littleEndianPixels(instance: InstanceRow, stored: Readable): Readable {
   });
   // pipeline carries a read error on to `swap`, so the response is aborted rather than cut short silently.
   return pipeline(stored, swap, () => undefined);
+}
+
+function sortedKeys(json: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(json).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function withBase(doc: string, baseUrl: string): string {

@@ -101,7 +101,7 @@ export function readElement(
     if (isPixelDataTag(tag) && vr !== 'SQ') {
       const { fragments, end } = readFragments(ctx, valuePos);
       return {
-        element: { tag, vr: vr === 'UN' ? 'OB' : vr, offset: ctx.base + valuePos, length: end - valuePos, undefinedLength: true, bulk: true, fragments },
+        element: { tag, vr: vr === 'UN' ? 'OB' : vr, offset: ctx.base + valuePos, headerLength: header.headerLength, length: end - valuePos, undefinedLength: true, bulk: true, fragments },
         pos: end,
       };
     }
@@ -109,7 +109,7 @@ export function readElement(
     const itemEncoding = vr === 'UN' ? IMPLICIT_LE : enc;
     const { items, end } = readItems(ctx, valuePos, undefined, itemEncoding, depth + 1);
     return {
-      element: { tag, vr: 'SQ', offset: ctx.base + valuePos, length: end - valuePos, undefinedLength: true, items },
+      element: { tag, vr: 'SQ', offset: ctx.base + valuePos, headerLength: header.headerLength, length: end - valuePos, undefinedLength: true, items },
       pos: end,
     };
   }
@@ -118,14 +118,14 @@ export function readElement(
   if (end > ctx.b.length) needMore(ctx, pos, `element (${tag.toString(16).padStart(8, '0')})`);
   if (vr === 'SQ') {
     const { items } = readItems(ctx, valuePos, end, enc, depth + 1);
-    return { element: { tag, vr, offset: ctx.base + valuePos, length, items }, pos: end };
+    return { element: { tag, vr, offset: ctx.base + valuePos, headerLength: header.headerLength, length, items }, pos: end };
   }
   if (depth > 0 && length > NESTED_INLINE_LIMIT) {
-    return { element: { tag, vr, offset: ctx.base + valuePos, length, bulk: true }, pos: end };
+    return { element: { tag, vr, offset: ctx.base + valuePos, headerLength: header.headerLength, length, bulk: true }, pos: end };
   }
   // Copy: the source buffer is a network or file chunk that must not stay pinned in memory.
   const value = Buffer.from(ctx.b.subarray(valuePos, end));
-  return { element: { tag, vr, offset: ctx.base + valuePos, length, value }, pos: end };
+  return { element: { tag, vr, offset: ctx.base + valuePos, headerLength: header.headerLength, length, value }, pos: end };
 }
 
 /** Sequence items until `end` (defined length) or the Sequence Delimitation Item (PS3.5 7.5.1). */

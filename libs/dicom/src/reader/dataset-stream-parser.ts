@@ -149,7 +149,7 @@ export class DatasetStreamParser {
       return pos + headerLength;
     }
     if (length !== UNDEFINED_LENGTH && (isPixels || (length > this.bulkThreshold && BULK_VRS.has(vr)))) {
-      this.dataset.set({ tag, vr, offset: valueOffset, length, bulk: true });
+      this.dataset.set({ tag, vr, offset: valueOffset, headerLength, length, bulk: true });
       this.state = { kind: 'skip', remaining: length, then: 'elements' };
       return pos + headerLength;
     }
