@@ -40,6 +40,7 @@ export class RunningArchive {
     readonly container: string,
     readonly redisPrefix: string,
     private readonly extraEnv: Record<string, string>,
+    readonly hl7Port: number,
   ) {}
 
   static async start(options: ArchiveOptions): Promise<RunningArchive> {
@@ -61,6 +62,7 @@ export class RunningArchive {
         `t-${id}-${options.label.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60),
         `vnat-${id}`,
         options.env ?? {},
+        await freePort(),
       );
     }
     await archive.spawn(options.waitFor ?? 'ready');
@@ -87,6 +89,7 @@ export class RunningArchive {
         VNA_HTTP_PORT: String(this.httpPort),
         VNA_DICOM_PORT: String(this.dicomPort),
         VNA_DICOM_AET: 'VNA',
+        VNA_HL7_PORT: String(this.hl7Port),
         VNA_DATABASE_URL: this.databaseUrl,
         VNA_DATABASE_POOL_SIZE: '10',
         VNA_REDIS_URL: env.redisUrl,

@@ -5,6 +5,7 @@ import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule, DimseModule } from '#vna/dimse';
+import { Hl7ListenerModule, Hl7MessagesModule } from '#vna/hl7';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
@@ -28,6 +29,8 @@ export class VnaModule {
         DimseModule,
         DicomNodesModule,
         DeadLettersModule,
+        Hl7ListenerModule,
+        Hl7MessagesModule,
         HealthModule,
       ],
     };

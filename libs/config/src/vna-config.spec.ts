@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig, parseDicomNodes } from './vna-config.js';
+import { ConfigError, loadConfig, parseDicomNodes, parseHl7Senders } from './vna-config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -49,6 +49,34 @@ describe('loadConfig', () => {
   it('rejects malformed node entries', () => {
     const problems: string[] = [];
     expect(parseDicomNodes('PACS@host, @h:1, X@h:99999', problems)).toEqual([]);
+    expect(problems).toHaveLength(3);
+  });
+
+  it('reads the HL7 listener settings', () => {
+    const defaults = loadConfig({}).hl7;
+    expect(defaults).toEqual({ port: 2575, maxMessageBytes: 1024 * 1024, frameTimeoutMs: 30_000, allowedSenders: [], tls: undefined });
+    const c = loadConfig({
+      VNA_HL7_PORT: '2576',
+      VNA_HL7_MAX_MESSAGE_BYTES: '65536',
+      VNA_HL7_FRAME_TIMEOUT_SECONDS: '5',
+      VNA_HL7_ALLOWED_SENDERS: 'RIS@NORTHSIDE, HIS*@*',
+      VNA_HL7_TLS_CERT: '/etc/vna/hl7.crt',
+      VNA_HL7_TLS_KEY: '/etc/vna/hl7.key',
+    }).hl7;
+    expect(c).toEqual({
+      port: 2576,
+      maxMessageBytes: 65536,
+      frameTimeoutMs: 5000,
+      allowedSenders: [
+        { application: 'RIS', facility: 'NORTHSIDE' },
+        { application: 'HIS*', facility: '*' },
+      ],
+      tls: { certFile: '/etc/vna/hl7.crt', keyFile: '/etc/vna/hl7.key', caFile: undefined },
+    });
+    expect(() => loadConfig({ VNA_HL7_TLS_CERT: '/x.crt' })).toThrow(/VNA_HL7_TLS_CERT and VNA_HL7_TLS_KEY go together/);
+    expect(() => loadConfig({ VNA_HL7_MAX_MESSAGE_BYTES: '10' })).toThrow(/VNA_HL7_MAX_MESSAGE_BYTES/);
+    const problems: string[] = [];
+    expect(parseHl7Senders('*, RIS, @X, A@B@C', problems)).toEqual([{ application: '*', facility: '*' }]);
     expect(problems).toHaveLength(3);
   });
 });

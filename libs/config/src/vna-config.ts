@@ -10,6 +10,12 @@ export interface ApiKeySpec {
   readonly secret: string;
 }
 
+/** An allowed HL7 sender (VNA_HL7_ALLOWED_SENDERS): MSH-3 and MSH-4 namespace ids, `*` matching any run of characters. */
+export interface Hl7SenderPattern {
+  readonly application: string;
+  readonly facility: string;
+}
+
 export interface DicomNodeSpec {
   readonly aet: string;
   readonly host: string;
@@ -36,7 +42,17 @@ export interface VnaConfig {
     readonly pduTimeoutMs: number;
     readonly nodes: readonly DicomNodeSpec[];
   };
-  readonly hl7: { readonly port: number };
+  readonly hl7: {
+    readonly port: number;
+    /** The largest MLLP frame taken; a larger one gets AR and the connection closed. */
+    readonly maxMessageBytes: number;
+    /** A frame that stops arriving (no byte for this long, no FS yet) is discarded. */
+    readonly frameTimeoutMs: number;
+    /** Who may send (MSH-3@MSH-4): production rejects anyone else with AR; other profiles warn. */
+    readonly allowedSenders: readonly Hl7SenderPattern[];
+    /** MLLP over TLS when set (PEM files); with `caFile`, clients must present a certificate it signed. */
+    readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
+  };
   readonly database: { readonly url: string; readonly poolSize: number };
   readonly redis: { readonly url: string; readonly prefix: string };
   readonly blob: { readonly connectionString: string; readonly container: string };
@@ -130,6 +146,25 @@ export function parseDicomNodes(raw: string | undefined, problems: string[], nam
   return nodes;
 }
 
+/** `APP@FACILITY,...` (MSH-3@MSH-4), `*` a wildcard on either side; `*` alone is anyone. */
+export function parseHl7Senders(raw: string | undefined, problems: string[]): Hl7SenderPattern[] {
+  if (!raw) return [];
+  const senders: Hl7SenderPattern[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (entry === '*') {
+      senders.push({ application: '*', facility: '*' });
+      continue;
+    }
+    const parts = entry.split('@');
+    if (parts.length !== 2 || !parts[0]!.trim() || !parts[1]!.trim()) {
+      problems.push(`VNA_HL7_ALLOWED_SENDERS: "${entry}" is not APPLICATION@FACILITY`);
+      continue;
+    }
+    senders.push({ application: parts[0]!.trim(), facility: parts[1]!.trim() });
+  }
+  return senders;
+}
+
 export function parseApiKeys(raw: string | undefined, problems: string[]): ApiKeySpec[] {
   if (!raw) return [];
   const keys: ApiKeySpec[] = [];
@@ -144,6 +179,21 @@ export function parseApiKeys(raw: string | undefined, problems: string[]): ApiKe
     keys.push({ name, role: role as Role, secret });
   }
   return keys;
+}
+
+function hl7Tls(r: Reader): VnaConfig['hl7']['tls'] {
+  const certFile = r.optional('VNA_HL7_TLS_CERT');
+  const keyFile = r.optional('VNA_HL7_TLS_KEY');
+  const caFile = r.optional('VNA_HL7_TLS_CA');
+  if (!certFile && !keyFile) {
+    if (caFile) r.problems.push('VNA_HL7_TLS_CA needs VNA_HL7_TLS_CERT and VNA_HL7_TLS_KEY');
+    return undefined;
+  }
+  if (!certFile || !keyFile) {
+    r.problems.push('VNA_HL7_TLS_CERT and VNA_HL7_TLS_KEY go together (PEM files)');
+    return undefined;
+  }
+  return { certFile, keyFile, caFile };
 }
 
 /** Builds the configuration from an environment; throws ConfigError naming every bad variable. */
@@ -177,7 +227,13 @@ export function loadConfig(env: Env, cwd = process.cwd()): VnaConfig {
       pduTimeoutMs: r.int('VNA_DICOM_PDU_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
       nodes: parseDicomNodes(env['VNA_DICOM_NODES'], r.problems),
     },
-    hl7: { port: r.int('VNA_HL7_PORT', 2575, 0, 65535) },
+    hl7: {
+      port: r.int('VNA_HL7_PORT', 2575, 0, 65535),
+      maxMessageBytes: r.int('VNA_HL7_MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),
+      frameTimeoutMs: r.int('VNA_HL7_FRAME_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+      allowedSenders: parseHl7Senders(env['VNA_HL7_ALLOWED_SENDERS'], r.problems),
+      tls: hl7Tls(r),
+    },
     database: {
       url: r.url('VNA_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/vna', ['postgres:', 'postgresql:']),
       poolSize: r.int('VNA_DATABASE_POOL_SIZE', 20, 1, 500),
