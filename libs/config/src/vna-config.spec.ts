@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig, parseDicomNodes, parseHl7Senders } from './vna-config.js';
+import { ConfigError, loadConfig, parseDicomNodes, parseHl7Forward, parseHl7Senders } from './vna-config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -78,5 +78,46 @@ describe('loadConfig', () => {
     const problems: string[] = [];
     expect(parseHl7Senders('*, RIS, @X, A@B@C', problems)).toEqual([{ application: '*', facility: '*' }]);
     expect(problems).toHaveLength(3);
+  });
+  it('reads the orders settings: Study UID generation, forwarding, RIS notification, ACK timeout', () => {
+    expect(loadConfig({}).orders).toEqual({ generateStudyUid: true, forward: [], risNotify: undefined, ackTimeoutMs: 30_000 });
+    const c = loadConfig({
+      VNA_ORDERS_GENERATE_STUDY_UID: 'false',
+      VNA_HL7_FORWARD: 'ADT^A01|ORM^*@pacs.local:2576, *@[::1]:2577',
+      VNA_RIS_NOTIFY: 'ris.local:2575',
+      VNA_RIS_NOTIFY_STATUS: 'CM',
+      VNA_HL7_OUT_ACK_TIMEOUT_SECONDS: '5',
+    }).orders;
+    expect(c).toEqual({
+      generateStudyUid: false,
+      forward: [
+        { patterns: ['ADT^A01', 'ORM^*'], host: 'pacs.local', port: 2576 },
+        { patterns: ['*'], host: '::1', port: 2577 },
+      ],
+      risNotify: { host: 'ris.local', port: 2575, orderStatus: 'CM' },
+      ackTimeoutMs: 5000,
+    });
+    expect(loadConfig({ VNA_RIS_NOTIFY: 'ris.local:2575' }).orders.risNotify).toEqual({ host: 'ris.local', port: 2575, orderStatus: 'IP' });
+  });
+
+  it('names each bad orders variable', () => {
+    const bad: Record<string, RegExp> = {
+      VNA_ORDERS_GENERATE_STUDY_UID: /VNA_ORDERS_GENERATE_STUDY_UID/,
+      VNA_RIS_NOTIFY: /VNA_RIS_NOTIFY must be host:port/,
+      VNA_RIS_NOTIFY_STATUS: /VNA_RIS_NOTIFY_STATUS/,
+      VNA_HL7_OUT_ACK_TIMEOUT_SECONDS: /VNA_HL7_OUT_ACK_TIMEOUT_SECONDS/,
+      VNA_HL7_FORWARD: /VNA_HL7_FORWARD/,
+    };
+    const values: Record<string, string> = {
+      VNA_ORDERS_GENERATE_STUDY_UID: 'maybe',
+      VNA_RIS_NOTIFY: 'ris.local',
+      VNA_RIS_NOTIFY_STATUS: 'XX',
+      VNA_HL7_OUT_ACK_TIMEOUT_SECONDS: '0',
+      VNA_HL7_FORWARD: 'ADT^A01@pacs.local',
+    };
+    for (const [name, pattern] of Object.entries(bad)) expect(() => loadConfig({ [name]: values[name]! })).toThrow(pattern);
+    const problems: string[] = [];
+    expect(parseHl7Forward('ADT^A01@h:1, ADT@h:2, ^A01@h:3, ADT^A01@h:0, ADT^A01@h:x, @h:4, ADT^A01', problems)).toEqual([{ patterns: ['ADT^A01'], host: 'h', port: 1 }]);
+    expect(problems).toHaveLength(6);
   });
 });

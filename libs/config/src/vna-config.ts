@@ -64,6 +64,33 @@ export interface VnaConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Processes serving the same ports (one per core by default): Node runs JavaScript on one core per process. */
   readonly workers: number;
+  /** Orders, the Modality Worklist and outbound HL7 (libs/identity/src/orders). */
+  readonly orders: OrdersConfig;
+  /** Patient identity (libs/identity). */
+  readonly identity: {
+    /** The issuer of a PID-3 without assigning authority and of a DICOM header without IssuerOfPatientID. */
+    readonly defaultPatientIdIssuer: string;
+    /** A suspicious merge or identifier change: `hold` for HIM review (AA) or `reject` (AE, nothing kept). */
+    readonly suspiciousMerge: 'hold' | 'reject';
+  };
+}
+
+/** A forwarding rule (VNA_HL7_FORWARD): messages of these types go on to host:port over MLLP. */
+export interface Hl7ForwardRule {
+  /** 'ADT^A01', 'ADT^*' or '*'. */
+  readonly patterns: readonly string[];
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface OrdersConfig {
+  /** A new order without a Study Instance UID (ZDS-1, IPC-3) gets a 2.25 UID; else it is refused (AE). */
+  readonly generateStudyUid: boolean;
+  readonly forward: readonly Hl7ForwardRule[];
+  /** Where to tell the RIS that an ordered study's first object arrived (ORM^O01, ORC-1 SC), if anywhere. */
+  readonly risNotify?: { readonly host: string; readonly port: number; readonly orderStatus: 'IP' | 'CM' };
+  /** How long an outbound message waits for its ACK before the attempt counts as failed. */
+  readonly ackTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +192,44 @@ export function parseHl7Senders(raw: string | undefined, problems: string[]): Hl
   return senders;
 }
 
+/** `host:port` (a bracketed IPv6 literal allowed); undefined when malformed. */
+function hostPort(raw: string): { host: string; port: number } | undefined {
+  const m = /^(\[[^\]]+\]|[^:@\s]+):(\d+)$/.exec(raw.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** `TYPE^TRIGGER|TYPE^*|*@host:port,...`: which messages go where (HL7 forwarding). */
+export function parseHl7Forward(raw: string | undefined, problems: string[]): Hl7ForwardRule[] {
+  if (!raw) return [];
+  const rules: Hl7ForwardRule[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = entry.lastIndexOf('@');
+    const patterns = at > 0 ? entry.slice(0, at).split('|').map((p) => p.trim().toUpperCase()) : [];
+    const target = at > 0 ? hostPort(entry.slice(at + 1)) : undefined;
+    if (!target || patterns.length === 0 || !patterns.every((p) => /^(\*|[A-Z0-9]{3}\^(\*|[A-Z0-9]{2,3}))$/.test(p))) {
+      problems.push(`VNA_HL7_FORWARD: "${entry}" is not TYPE^TRIGGER[|TYPE^TRIGGER...]@host:port (TRIGGER or the whole pattern may be *)`);
+      continue;
+    }
+    rules.push({ patterns, ...target });
+  }
+  return rules;
+}
+
+function ordersConfig(r: Reader, env: Env): OrdersConfig {
+  const notifyRaw = r.optional('VNA_RIS_NOTIFY');
+  const notify = notifyRaw ? hostPort(notifyRaw) : undefined;
+  if (notifyRaw && !notify) r.problems.push(`VNA_RIS_NOTIFY must be host:port (got "${notifyRaw}")`);
+  const orderStatus = r.oneOf('VNA_RIS_NOTIFY_STATUS', ['IP', 'CM'] as const, 'IP');
+  return {
+    generateStudyUid: r.oneOf('VNA_ORDERS_GENERATE_STUDY_UID', ['true', 'false'] as const, 'true') === 'true',
+    forward: parseHl7Forward(env['VNA_HL7_FORWARD'], r.problems),
+    risNotify: notify ? { ...notify, orderStatus } : undefined,
+    ackTimeoutMs: r.int('VNA_HL7_OUT_ACK_TIMEOUT_SECONDS', 30, 1, 600) * 1000,
+  };
+}
+
 export function parseApiKeys(raw: string | undefined, problems: string[]): ApiKeySpec[] {
   if (!raw) return [];
   const keys: ApiKeySpec[] = [];
@@ -250,6 +315,11 @@ export function loadConfig(env: Env, cwd = process.cwd()): VnaConfig {
     qido: { maxResults: r.int('VNA_QIDO_MAX_RESULTS', 10000, 1, 1_000_000) },
     logLevel: r.oneOf('VNA_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     workers: r.int('VNA_WORKERS', Math.min(availableParallelism(), 4), 1, 64),
+    orders: ordersConfig(r, env),
+    identity: {
+      defaultPatientIdIssuer: r.string('VNA_DEFAULT_PATIENT_ID_ISSUER', ''),
+      suspiciousMerge: r.oneOf('VNA_HL7_SUSPICIOUS_MERGE', ['hold', 'reject'] as const, 'hold'),
+    },
   };
   if (config.blob.container && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(config.blob.container)) {
     r.problems.push('VNA_BLOB_CONTAINER must be a valid Azure container name (3-63 lower-case letters, digits, hyphens)');
