@@ -6,7 +6,7 @@ import { type SqlRunner, withTransaction } from '#vna/persistence';
 import { AllowedSenders } from './allowed-senders.js';
 import { type AckCode, type AckError, ackControlId, buildAck } from './hl7-ack.js';
 import { encodeHl7 } from './hl7-charset.js';
-import { Hl7ErrorCode, Hl7HandlerRegistry, type Hl7HandlerResult, Hl7ProcessingError } from './hl7-handler.js';
+import { type Hl7Handler, Hl7ErrorCode, Hl7HandlerRegistry, type Hl7HandlerResult, Hl7ProcessingError } from './hl7-handler.js';
 import { Hl7MessageRepository } from './hl7-message.repository.js';
 import { Hl7Metrics } from './hl7-metrics.js';
 import { checkHeader, type Hl7HeaderFields, type ParsedHl7Message, parseHl7 } from './hl7-parser.js';
@@ -43,6 +43,26 @@ function pid3Ids(message: ParsedHl7Message): string[] {
   return ids;
 }
 
+/** One message on its way through `receive`. */
+interface Flow {
+  readonly frame: InboundFrame;
+  readonly message: ParsedHl7Message;
+  readonly header: Hl7HeaderFields;
+  readonly contentDigest: Buffer;
+  readonly headerError: Hl7ProcessingError | undefined;
+  readonly handler: Hl7Handler | undefined;
+  readonly metricType: string;
+  /** "HL7 ADT^A08 <control id> from APP@FACILITY", for log lines. */
+  readonly what: string;
+}
+
+/** Carries a handler's refusal out of its transaction, so that the transaction rolls back. */
+class HandlerRefusal extends Error {
+  constructor(readonly error: Hl7ProcessingError) {
+    super(error.message);
+  }
+}
+
 function asAckError(e: Hl7ProcessingError): AckError {
   return { code: e.code, text: e.message, location: e.location };
 }
@@ -50,11 +70,12 @@ function asAckError(e: Hl7ProcessingError): AckError {
 /**
  * The HL7 inbound flow for one message (HL7 2.5.1 2.9.2, original acknowledgement mode):
  * parse; in ONE transaction write the raw message (or find the outcome its sender and control id
- * already have), check the header, the sender and that a handler exists, run the handler under a
- * savepoint, write the outcome and the ACK; commit; only then is the ACK returned to be sent.
- * An Hl7ProcessingError from the handler undoes the handler's writes (ROLLBACK TO SAVEPOINT) and
- * is kept as AE/AR with its ERR; any other error undoes everything and answers AE 207, so that
- * the sender may send the message again.
+ * already have), check the header, the sender and that a handler exists, run the handler, write
+ * the outcome and the ACK; commit; only then is the ACK returned to be sent. An
+ * Hl7ProcessingError from the handler rolls the transaction back (its writes with it; no savepoint
+ * round trips on the common path) and a second transaction keeps the message as AE/AR with its
+ * ERR; any other error undoes everything and answers AE 207, so that the sender may send the
+ * message again.
  */
 @Injectable()
 export class Hl7InboundService {
@@ -90,57 +111,70 @@ export class Hl7InboundService {
       return this.unstored(header, 'AR', asAckError(headerError!), metricType);
     }
     const what = `HL7 ${type} ${message.controlId} from ${message.sendingApplication}@${message.sendingFacility}`;
+    const flow: Flow = { frame, message, header, contentDigest: parsed.contentDigest, headerError, handler, metricType, what };
     try {
-      return await withTransaction(this.db, async (tx) => {
-        const claim = await this.messages.claim(tx, {
-          sendingApplication: message.sendingApplication,
-          sendingFacility: message.sendingFacility,
-          controlId: message.controlId,
-          messageType: message.messageType,
-          triggerEvent: message.triggerEvent,
-          version: message.version,
-          characterSet: message.characterSet,
-          decodedAs: message.charset,
-          raw: frame.payload,
-          contentDigest: parsed.contentDigest,
-          peer: frame.peer,
-          receivedAt: frame.receivedAt,
-        });
-        if (claim.kind === 'final') {
-          if (!claim.sameContent) {
-            this.logger.warn(`${what}: the control id was used before for a different message; refused (AR ${Hl7ErrorCode.DuplicateKeyIdentifier}), nothing applied`);
-            const text = `control id ${message.controlId} was already used by this sender for a different message (hl7_message ${claim.id}); send it with a new MSH-10`;
-            return this.unstored(header, 'AR', { code: Hl7ErrorCode.DuplicateKeyIdentifier, text, location: 'MSH^1^10' }, metricType);
-          }
-          this.logger.log(`${what} received again: answered with its stored ACK (${claim.status}), nothing applied again`);
-          this.metrics.duplicates.inc();
-          return { ack: encodeHl7(claim.ack, claim.decodedAs), status: claim.status, metricType, duplicate: true };
-        }
-        const refusal = headerError ?? this.senderRefusal(message, what) ?? this.handlerRefusal(message);
-        if (refusal) {
-          this.logger.warn(`${what} refused (AR ${refusal.code}): ${refusal.message}`);
-          return this.stored(tx, claim.id, header, { status: 'AR', final: false, error: refusal, patientIds: pid3Ids(message) }, metricType);
-        }
-        await tx.query('SAVEPOINT hl7_handler');
-        let result: Hl7HandlerResult | void;
-        try {
-          result = await handler!(message, { tx, messageId: claim.id, actor: `${message.sendingApplication}@${message.sendingFacility}` });
-        } catch (e) {
-          if (!(e instanceof Hl7ProcessingError)) throw e;
-          await tx.query('ROLLBACK TO SAVEPOINT hl7_handler');
-          this.logger.log(`${what} not applied (${e.status} ${e.code}): ${e.message}`);
-          return this.stored(tx, claim.id, header, { status: e.status, final: true, error: e, patientIds: pid3Ids(message) }, metricType);
-        }
-        await tx.query('RELEASE SAVEPOINT hl7_handler');
-        this.logger.debug(`${what} applied`);
-        const patientIds = result?.patientIds?.length ? [...result.patientIds].slice(0, MAX_LOGGED_PATIENT_IDS) : pid3Ids(message);
-        return this.stored(tx, claim.id, header, { status: 'AA', final: true, note: result?.note, patientIds }, metricType);
-      });
+      try {
+        return await withTransaction(this.db, (tx) => this.apply(tx, flow));
+      } catch (e) {
+        if (!(e instanceof HandlerRefusal)) throw e;
+        // The handler found the content wrong: its writes went with the transaction; the outcome is kept in a new one.
+        this.logger.log(`${what} not applied (${e.error.status} ${e.error.code}): ${e.error.message}`);
+        return await withTransaction(this.db, (tx) => this.apply(tx, flow, e.error));
+      }
     } catch (e) {
       this.logger.error(`${what} failed, nothing kept (AE ${Hl7ErrorCode.ApplicationInternalError}): ${(e as Error).stack ?? String(e)}`);
       const text = 'the archive could not process the message (internal error); nothing was applied: send it again';
       return this.unstored(header, 'AE', { code: Hl7ErrorCode.ApplicationInternalError, text }, metricType);
     }
+  }
+
+  /**
+   * One transaction: the raw message claimed (or its earlier outcome found), the checks, the
+   * handler's effects, the outcome and ACK. With `refused`, the handler already refused the
+   * message in a transaction that was rolled back: only the message and that outcome are kept.
+   */
+  private async apply(tx: SqlRunner, f: Flow, refused?: Hl7ProcessingError): Promise<InboundAnswer> {
+    const { message, header, metricType, what } = f;
+    const claim = await this.messages.claim(tx, {
+      sendingApplication: message.sendingApplication,
+      sendingFacility: message.sendingFacility,
+      controlId: message.controlId,
+      messageType: message.messageType,
+      triggerEvent: message.triggerEvent,
+      version: message.version,
+      characterSet: message.characterSet,
+      decodedAs: message.charset,
+      raw: f.frame.payload,
+      contentDigest: f.contentDigest,
+      peer: f.frame.peer,
+      receivedAt: f.frame.receivedAt,
+    });
+    if (claim.kind === 'final') {
+      if (!claim.sameContent) {
+        this.logger.warn(`${what}: the control id was used before for a different message; refused (AR ${Hl7ErrorCode.DuplicateKeyIdentifier}), nothing applied`);
+        const text = `control id ${message.controlId} was already used by this sender for a different message (hl7_message ${claim.id}); send it with a new MSH-10`;
+        return this.unstored(header, 'AR', { code: Hl7ErrorCode.DuplicateKeyIdentifier, text, location: 'MSH^1^10' }, metricType);
+      }
+      this.logger.log(`${what} received again: answered with its stored ACK (${claim.status}), nothing applied again`);
+      this.metrics.duplicates.inc();
+      return { ack: encodeHl7(claim.ack, claim.decodedAs), status: claim.status, metricType, duplicate: true };
+    }
+    const refusal = f.headerError ?? this.senderRefusal(message, what) ?? this.handlerRefusal(message);
+    if (refusal) {
+      this.logger.warn(`${what} refused (AR ${refusal.code}): ${refusal.message}`);
+      return this.stored(tx, claim.id, header, { status: 'AR', final: false, error: refusal, patientIds: pid3Ids(message) }, metricType);
+    }
+    if (refused) return this.stored(tx, claim.id, header, { status: refused.status, final: true, error: refused, patientIds: pid3Ids(message) }, metricType);
+    let result: Hl7HandlerResult | void;
+    try {
+      result = await f.handler!(message, { tx, messageId: claim.id, actor: `${message.sendingApplication}@${message.sendingFacility}` });
+    } catch (e) {
+      if (e instanceof Hl7ProcessingError) throw new HandlerRefusal(e);
+      throw e;
+    }
+    this.logger.debug(`${what} applied`);
+    const patientIds = result?.patientIds?.length ? [...result.patientIds].slice(0, MAX_LOGGED_PATIENT_IDS) : pid3Ids(message);
+    return this.stored(tx, claim.id, header, { status: 'AA', final: true, note: result?.note, patientIds }, metricType);
   }
 
   /** Production takes messages only from VNA_HL7_ALLOWED_SENDERS; other profiles warn and take them. */
