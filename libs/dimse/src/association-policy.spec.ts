@@ -74,9 +74,20 @@ describe('decideContext: services', () => {
   });
 });
 
+describe('decideContext: Modality Worklist', () => {
+  it('accepts Modality Worklist FIND in Explicit or Implicit VR Little Endian, explicit first', () => {
+    expect(SopClass.ModalityWorklistFind).toBe(MODALITY_WORKLIST_FIND);
+    expect(isServiceClass(MODALITY_WORKLIST_FIND)).toBe(true);
+    expect(isStorageClass(MODALITY_WORKLIST_FIND)).toBe(false);
+    expect(decideContext(MODALITY_WORKLIST_FIND, [TS.ImplicitVRLittleEndian, TS.ExplicitVRLittleEndian])).toEqual({ accept: true, transferSyntaxUid: TS.ExplicitVRLittleEndian });
+    expect(decideContext(MODALITY_WORKLIST_FIND, [TS.ImplicitVRLittleEndian])).toEqual({ accept: true, transferSyntaxUid: TS.ImplicitVRLittleEndian });
+    expect(decideContext(MODALITY_WORKLIST_FIND, [TS.ExplicitVRBigEndian])).toEqual({ accept: false, reason: 'transfer-syntax' });
+  });
+});
+
 describe('decideContext: services the archive does not provide', () => {
-  it('refuses modality worklist and the other non-storage classes by abstract syntax', () => {
-    for (const sopClass of [MODALITY_WORKLIST_FIND, '1.2.840.10008.5.1.4.32.1', MPPS, STORAGE_COMMITMENT_PUSH, COMPOSITE_INSTANCE_ROOT_GET, '1.2.840.10008.5.1.1.9']) {
+  it('refuses the non-storage classes it does not provide by abstract syntax', () => {
+    for (const sopClass of ['1.2.840.10008.5.1.4.32.1', MPPS, STORAGE_COMMITMENT_PUSH, COMPOSITE_INSTANCE_ROOT_GET, '1.2.840.10008.5.1.1.9']) {
       expect(isStorageClass(sopClass)).toBe(false);
       expect(decideContext(sopClass, [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian])).toEqual({ accept: false, reason: 'abstract-syntax' });
     }

@@ -9,6 +9,8 @@ export const SopClass = {
   StudyRootFind: '1.2.840.10008.5.1.4.1.2.2.1',
   StudyRootMove: '1.2.840.10008.5.1.4.1.2.2.2',
   StudyRootGet: '1.2.840.10008.5.1.4.1.2.2.3',
+  /** Modality Worklist Information Model - FIND (PS3.4 K.6.1.1.2; IHE SWF RAD-5). */
+  ModalityWorklistFind: '1.2.840.10008.5.1.4.31',
 } as const;
 
 const SERVICES = new Set<string>(Object.values(SopClass));
@@ -28,7 +30,7 @@ const OTHER_STANDARD_STORAGE = new Set([
 /**
  * Storage SOP classes: every standard one (the 1.2.840.10008.5.1.4.1.1 arc and the few outside it)
  * and any non-standard abstract syntax, so that vendors' private storage classes are archived too.
- * Other standard classes (worklists, UPS, notifications, other query models) are not storage.
+ * Other standard classes (UPS, notifications, other query models) are not storage.
  */
 function isStandardUid(uid: string): boolean {
   return uid.startsWith('1.2.840.10008.');
@@ -51,7 +53,7 @@ export function isStorageClass(abstractSyntaxUid: string): boolean {
 /**
  * Chooses the transfer syntax of a proposed presentation context (PS3.8 7.1.1.13). Storage takes
  * the first proposed syntax the archive can read: objects are kept in the encoding they came in,
- * compressed or not. Services (echo, find, move, get) use Explicit VR Little Endian when offered.
+ * compressed or not. Services (echo, find, move, get, worklist) use Explicit VR Little Endian when offered.
  */
 export function decideContext(abstractSyntaxUid: string, proposed: readonly string[]): ContextDecision {
   if (isServiceClass(abstractSyntaxUid)) {

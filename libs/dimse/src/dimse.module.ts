@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ArchiveModule } from '#vna/archive';
+import { OrdersModule } from '#vna/identity';
 import { DicomNodeService } from './dicom-node.service.js';
 import { DicomNodesController } from './dicom-nodes.controller.js';
 import { DimseServer } from './dimse.server.js';
@@ -9,9 +10,9 @@ import { DimseService } from './dimse.service.js';
 @Module({ providers: [DicomNodeService], exports: [DicomNodeService] })
 export class DicomNodeRegistryModule {}
 
-/** The DIMSE SCP (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET). */
+/** The DIMSE SCP (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET, Modality Worklist C-FIND from the orders). */
 @Module({
-  imports: [ArchiveModule, DicomNodeRegistryModule],
+  imports: [ArchiveModule, DicomNodeRegistryModule, OrdersModule],
   providers: [DimseServer, DimseService],
 })
 export class DimseModule {}

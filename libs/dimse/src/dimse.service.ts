@@ -12,11 +12,13 @@ import {
 } from '#vna/archive';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { Tag } from '#vna/dicom';
+import { WorklistQueryError, WorklistService } from '#vna/identity';
 import { SopClass } from './association-policy.js';
 import { DicomNodeService } from './dicom-node.service.js';
 import { cStoreFailureStatus, DimseStatus, errorComment } from './dimse-status.js';
 import { encodeResponseIdentifier, type Identifier, IdentifierError, readIdentifier } from './identifier.js';
 import { emptyTally, MaterializedObjects, storeToDestination, type SubOperationTally } from './store-scu.js';
+import { encodeWorklistResponse, readWorklistQuery, type WorklistQuery } from './worklist-find.js';
 
 export interface DimseReply {
   readonly status: number;
@@ -41,6 +43,7 @@ export class DimseService {
     private readonly query: QueryService,
     private readonly retrieve: RetrieveService,
     readonly nodes: DicomNodeService,
+    private readonly worklist: WorklistService,
   ) {}
 
   /** C-STORE: answered only after the object is durable and indexed (acknowledged means durable). */
@@ -59,8 +62,9 @@ export class DimseService {
     return sopClassUid === SopClass.PatientRootFind || sopClassUid === SopClass.PatientRootMove || sopClassUid === SopClass.PatientRootGet ? 'patient' : 'study';
   }
 
-  /** C-FIND in the Patient Root and Study Root models (PS3.4 C.4.1, C.6.1, C.6.2). */
+  /** C-FIND in the Patient Root and Study Root models (PS3.4 C.4.1, C.6.1, C.6.2), and the Modality Worklist (K.6). */
   async find(sopClassUid: string, identifierBytes: Buffer | undefined, transferSyntaxUid: string): Promise<DimseReply[]> {
+    if (sopClassUid === SopClass.ModalityWorklistFind) return this.worklistFind(identifierBytes, transferSyntaxUid);
     let identifier: Identifier;
     try {
       if (!identifierBytes) throw new IdentifierError('no identifier');
@@ -93,6 +97,27 @@ export class DimseService {
       if (e instanceof QueryValueError) return [{ status: DimseStatus.DataSetDoesNotMatchSopClass, comment: errorComment(e.message) }];
       this.logger.error(`C-FIND: ${(e as Error).message}`);
       return [{ status: DimseStatus.UnableToProcess, comment: 'query failed' }];
+    }
+  }
+
+  /** Modality Worklist C-FIND (PS3.4 K.6.1): the open scheduled procedure steps that match, from the orders. */
+  private async worklistFind(identifierBytes: Buffer | undefined, transferSyntaxUid: string): Promise<DimseReply[]> {
+    let query: WorklistQuery;
+    try {
+      if (!identifierBytes) throw new IdentifierError('no identifier');
+      query = readWorklistQuery(identifierBytes, transferSyntaxUid);
+    } catch (e) {
+      return [{ status: DimseStatus.DataSetDoesNotMatchSopClass, comment: errorComment((e as Error).message) }];
+    }
+    try {
+      const result = await this.worklist.find(query.keys, this.config.qido.maxResults);
+      const replies: DimseReply[] = result.matches.map((match) => ({ status: DimseStatus.Pending, identifier: encodeWorklistResponse(match, query, transferSyntaxUid) }));
+      replies.push({ status: DimseStatus.Success });
+      return replies;
+    } catch (e) {
+      if (e instanceof WorklistQueryError) return [{ status: DimseStatus.DataSetDoesNotMatchSopClass, comment: errorComment(e.message) }];
+      this.logger.error(`worklist C-FIND: ${(e as Error).message}`);
+      return [{ status: DimseStatus.UnableToProcess, comment: 'worklist query failed' }];
     }
   }
 

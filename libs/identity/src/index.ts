@@ -1,1 +1,15 @@
 export * from './reconciliation/reconciliation-task.repository.js';
+export * from './reconciliation/reconciliation-actions.js';
+export { ReconciliationService, type TaskDecision } from './reconciliation/reconciliation.service.js';
+export { IdentityError, type IdentityErrorKind, type IdentityErrorCode } from './identity.errors.js';
+export { IDENTITY_SETTINGS, type IdentitySettings, type SuspiciousMergePolicy } from './identity-settings.js';
+export { IdentityModule, IdentityIngestModule, IdentityCoreModule } from './identity.module.js';
+export type { PatientIdentifier, RegistryPatientState, RegistryIdentifier, ChangeAudit } from './registry/registry.model.js';
+export { effectiveIssuer, type RowState } from './registry/index-projection.js';
+export { IndexSync, UNKNOWN_PATIENT, unknownPatientSubject, type RowChange } from './registry/index-sync.js';
+export { RegistryRepository } from './registry/registry.repository.js';
+export { RegistryService, type RegistryOutcome } from './registry/registry.service.js';
+export { MergeService, MERGE_REVIEW, type MergeRequestOutcome } from './merges/merge.service.js';
+export type { PatientMerge, MergeStatus, Suspicion, SuspicionCode } from './merges/merge.model.js';
+export { PatientsService, type PatientDetail } from './patients/patients.service.js';
+export * from './orders/index.js';

@@ -2,6 +2,8 @@ import { ArchiveCore1732300000000 } from './1732300000000-archive-core.js';
 import { Hl7Messages1732400000000 } from './1732400000000-hl7-messages.js';
 import { CurrentIdentity1732400000100 } from './1732400000100-current-identity.js';
 import { ReconciliationTasks1732400000200 } from './1732400000200-reconciliation-tasks.js';
+import { PatientRegistry1732400000300 } from './1732400000300-patient-registry.js';
+import { Orders1732400000400 } from './1732400000400-orders.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
 export const MIGRATIONS = [
@@ -9,4 +11,6 @@ export const MIGRATIONS = [
   Hl7Messages1732400000000,
   CurrentIdentity1732400000100,
   ReconciliationTasks1732400000200,
+  PatientRegistry1732400000300,
+  Orders1732400000400,
 ];

@@ -1,0 +1,14 @@
+export * from './order.model.js';
+export * from './order-status.js';
+export * from './order-message.parser.js';
+export * from './order.repository.js';
+export * from './order.service.js';
+export * from './order-link.repository.js';
+export * from './order-link.service.js';
+export * from './order-message.handler.js';
+export * from './hl7-outbound.service.js';
+export * from './hl7-delivery.js';
+export * from './worklist.service.js';
+export * from './worklist-item.js';
+export { MwlTag } from './worklist-matching.js';
+export * from './orders.module.js';
