@@ -15,6 +15,10 @@ describe('the archive with two worker processes', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'vna-cluster-'));
     archive = await RunningArchive.start({ label: 'cluster', env: { VNA_WORKERS: '2' } });
+    // Ready means one worker answers; wait until both listen for DICOM (the second may start later).
+    const deadline = Date.now() + 30_000;
+    const listening = (): number => new Set([...archive.logs().matchAll(/"pid":(\d+)[^\n]*DICOM listening/g)].map((m) => m[1])).size;
+    while (listening() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule } from '#vna/dimse';
+import { IdentityModule } from '#vna/identity';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
@@ -26,6 +27,7 @@ export class ApiModule {
         DicomwebModule,
         DicomNodesModule,
         DeadLettersModule,
+        IdentityModule,
         HealthModule,
       ],
     };

@@ -3,6 +3,7 @@ import { SpoolUploadModule } from '#vna/archive';
 import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DimseModule } from '#vna/dimse';
+import { IdentityIngestModule } from '#vna/identity';
 import { JobsModule } from '#vna/jobs';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
@@ -21,6 +22,7 @@ export class DicomGatewayModule {
         JobsModule.forRoot({ relay: true, consumeNodeQueue: true, consumeSharedQueue: false }),
         SpoolUploadModule,
         DimseModule,
+        IdentityIngestModule,
         HealthModule,
       ],
     };

@@ -2,14 +2,14 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { Hl7ListenerModule } from '#vna/hl7';
+import { IdentityModule } from '#vna/identity';
 import { JobsModule } from '#vna/jobs';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
 
 /**
- * The MLLP listener; HTTP serves only /health and /metrics. The modules whose handlers take
- * messages (ADT, orders) belong in `imports` here as in the all-in-one app: without them every
- * message gets AR 200/201. JobsModule gives handlers the outbox (relayed from here too).
+ * The MLLP listener; HTTP serves only /health and /metrics. IdentityModule brings the handlers
+ * that take messages (ADT, orders). JobsModule gives handlers the outbox (relayed from here too).
  */
 @Module({})
 export class Hl7GatewayModule {
@@ -23,6 +23,7 @@ export class Hl7GatewayModule {
         BlobModule,
         JobsModule.forRoot({ relay: true, consumeNodeQueue: false, consumeSharedQueue: false }),
         Hl7ListenerModule,
+        IdentityModule,
         HealthModule,
       ],
     };

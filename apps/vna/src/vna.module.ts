@@ -6,6 +6,7 @@ import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule, DimseModule } from '#vna/dimse';
 import { Hl7ListenerModule, Hl7MessagesModule } from '#vna/hl7';
+import { IdentityModule } from '#vna/identity';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
@@ -31,6 +32,7 @@ export class VnaModule {
         DeadLettersModule,
         Hl7ListenerModule,
         Hl7MessagesModule,
+        IdentityModule,
         HealthModule,
       ],
     };

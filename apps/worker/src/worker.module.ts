@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { JobsModule } from '#vna/jobs';
+import { Hl7OutboundModule } from '#vna/identity';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
 
@@ -17,6 +18,7 @@ export class WorkerModule {
         ObservabilityModule,
         BlobModule,
         JobsModule.forRoot({ relay: true, consumeNodeQueue: false, consumeSharedQueue: true }),
+        Hl7OutboundModule,
         HealthModule,
       ],
     };
