@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 
 /** What a repository needs to run SQL: rows back for a statement with numbered parameters. */
@@ -5,7 +6,14 @@ export interface SqlRunner {
   query(sql: string, params?: readonly unknown[]): Promise<any[]>;
 }
 
+interface PgQuery {
+  readonly name?: string;
+  readonly text: string;
+  readonly values?: unknown[];
+}
+
 interface PgClient {
+  query(query: PgQuery): Promise<{ rows: unknown[] }>;
   query(sql: string, params?: readonly unknown[]): Promise<{ rows: unknown[] }>;
   release(error?: Error | boolean): void;
   on(event: 'error', listener: (e: Error) => void): unknown;
@@ -16,6 +24,26 @@ interface PgPool {
   connect(): Promise<PgClient>;
 }
 
+/** Statement texts given a name so far (each connection prepares a named one once). */
+const names = new Map<string, string>();
+/** Beyond this many distinct texts, statements go unnamed: a connection never holds more prepared ones. */
+const MAX_PREPARED = 400;
+
+/**
+ * The statement as a named prepared statement when it has parameters: PostgreSQL parses and plans
+ * it once per connection instead of at every execution (the HL7 and ingest paths run the same
+ * dozen statements thousands of times). Texts past MAX_PREPARED (generated ones, say) stay unnamed.
+ */
+function prepared(text: string, params: readonly unknown[] | undefined): PgQuery {
+  if (!params?.length) return { text };
+  let name = names.get(text);
+  if (!name && names.size < MAX_PREPARED) {
+    name = `vna_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    names.set(text, name);
+  }
+  return { name, text, values: params as unknown[] };
+}
+
 /**
  * A transaction on one pooled connection, straight on node-postgres: the ingest hot path runs a
  * handful of statements per received object, and TypeORM's query runner adds a measurable cost to
@@ -24,7 +52,7 @@ interface PgPool {
 export async function withTransaction<T>(db: DataSource, work: (sql: SqlRunner) => Promise<T>): Promise<T> {
   const pool = (db.driver as unknown as { master: PgPool }).master;
   const client = await pool.connect();
-  const sql: SqlRunner = { query: async (text, params) => (await client.query(text, params as unknown[])).rows as any[] };
+  const sql: SqlRunner = { query: async (text, params) => (await client.query(prepared(text, params))).rows as any[] };
   let broken = false;
   // A checked-out client that loses its connection emits 'error'; unheard, that would end the process.
   const onError = (): void => {
