@@ -4,7 +4,7 @@ import { IDENTITY_SETTINGS, type IdentitySettings } from '../identity-settings.j
 import { ReconciliationTaskRepository } from '../reconciliation/reconciliation-task.repository.js';
 import { effectiveIssuer, linkedRowState, receivedRowState, type RowState, sameRowState } from './index-projection.js';
 import { type IndexPatientRow, IndexRowsRepository } from './index-rows.repository.js';
-import type { ChangeAudit } from './registry.model.js';
+import type { ChangeAudit, RegistryPatientState } from './registry.model.js';
 import { RegistryRepository } from './registry.repository.js';
 
 /** One index row's state before and after a change (what an undo restores). */
@@ -36,13 +36,17 @@ export class IndexSync {
     @Inject(IDENTITY_SETTINGS) private readonly settings: IdentitySettings,
   ) {}
 
-  /** Every row linked to a record of the chain `id` belongs to takes the state of the chain's end. */
-  async refresh(tx: SqlRunner, id: string): Promise<RowChange[]> {
-    const endId = await this.registry.chainEnd(tx, id);
+  /**
+   * Every row linked to a record of the chain `id` belongs to takes the state of the chain's end.
+   * `current`: the record's state, when the caller just read it (an active record is its own end).
+   */
+  async refresh(tx: SqlRunner, id: string, current?: RegistryPatientState): Promise<RowChange[]> {
+    const known = current?.id === id && current.status === 'active' ? current : undefined;
+    const endId = known ? id : await this.registry.chainEnd(tx, id);
     const members = await this.registry.members(tx, endId);
     const rows = await this.rows.linkedTo(tx, members);
     if (rows.length === 0) return [];
-    const end = await this.registry.load(tx, endId);
+    const end = known ?? (await this.registry.load(tx, endId));
     if (!end) throw new Error(`registry patient ${endId} does not exist`);
     const changes: RowChange[] = [];
     for (const row of rows) {

@@ -104,13 +104,16 @@ export class RegistryRepository {
 
   async loadMany(tx: SqlRunner, ids: readonly string[]): Promise<RegistryPatientState[]> {
     if (ids.length === 0) return [];
-    const patients: PatientRow[] = await tx.query(`SELECT * FROM registry_patient WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids]);
-    const identifiers: IdentifierRow[] = await tx.query(
-      `SELECT registry_patient_fk, patient_id, issuer, type_code, position, status FROM registry_identifier
-        WHERE registry_patient_fk = ANY($1::bigint[]) ORDER BY position, id`,
+    // One round trip: each record with its identifiers (in PID-3 order).
+    const patients: (PatientRow & { identifiers: IdentifierRow[] })[] = await tx.query(
+      `SELECT p.*, COALESCE((
+                SELECT json_agg(json_build_object('registry_patient_fk', i.registry_patient_fk::text, 'patient_id', i.patient_id, 'issuer', i.issuer,
+                                                  'type_code', i.type_code, 'position', i.position, 'status', i.status) ORDER BY i.position, i.id)
+                  FROM registry_identifier i WHERE i.registry_patient_fk = p.id), '[]') AS identifiers
+         FROM registry_patient p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id`,
       [ids],
     );
-    return patients.map((p) => stateOf(p, identifiers.filter((i) => String(i.registry_patient_fk) === String(p.id))));
+    return patients.map(({ identifiers, ...p }) => stateOf(p, identifiers));
   }
 
   /** The active end of a record's merge chain (the record itself when it is not merged). */

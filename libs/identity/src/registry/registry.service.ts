@@ -81,9 +81,9 @@ export class RegistryService {
     const id = records[0]!;
     const state = (await this.registry.load(tx, id))!;
     const changed = await this.applyChanges(tx, state, command);
-    if (changed) await this.registry.writeVersion(tx, id, 'update', audit);
+    const after = changed ? await this.registry.writeVersion(tx, id, 'update', audit) : undefined;
     const linked = await this.sync.linkByIdentity(tx, id, command.identifiers, audit);
-    const refreshed = changed ? await this.sync.refresh(tx, id) : [];
+    const refreshed = after ? await this.sync.refresh(tx, id, after) : [];
     return { registryPatientId: id, created: false, changed, rows: [...linked, ...refreshed.filter((r) => !linked.some((l) => l.id === r.id))] };
   }
 
