@@ -35,6 +35,8 @@ export class BenchArchive {
       // The archive's own default pool size (the e2e launcher uses a smaller one).
       VNA_DATABASE_POOL_SIZE: '20',
       VNA_LOG_LEVEL: 'info',
+      // The generated objects carry no IssuerOfPatientID: they belong to the issuer the HL7 phase's PID-3 names.
+      VNA_DEFAULT_PATIENT_ID_ISSUER: 'NORTHSIDE',
       // One process per core, as the archive runs by default (a CPU profile follows one process).
       VNA_WORKERS: options.profileDir ? '1' : String(Math.min(availableParallelism(), 4)),
     };
@@ -57,6 +59,10 @@ export class BenchArchive {
 
   get baseUrl(): string {
     return this.archive.baseUrl;
+  }
+
+  get hl7Port(): number {
+    return this.archive.hl7Port;
   }
 
   get dicomPort(): number {

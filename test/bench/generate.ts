@@ -151,6 +151,16 @@ export function generateIndexStudies(out: string, count: number, pidPrefix: stri
   return { dir: out, studies, files, bytes: studies.reduce((a, s) => a + s.bytes, 0) };
 }
 
+/** `studies` studies of `perStudy` small CT slices (64x64, ~9 KB each), all of one patient: what a merge moves. */
+export function generatePatientStudies(out: string, studies: number, perStudy: number, patientId: string, size = 64): GeneratedSet {
+  const slice = ctSlice(size, size);
+  const list: GeneratedStudy[] = [];
+  for (let m = 0; m < studies; m++) {
+    list.push(writeStudy(out, { index: m, instances: perStudy, size, patientId, patientName: 'Prior^Bench', accession: `M${pad(m + 1, 8)}`, studyDate: '20230101', description: DESCR[m % DESCR.length]! }, slice));
+  }
+  return { dir: out, studies: list, files: list.flatMap((s) => s.files), bytes: list.reduce((a, s) => a + s.bytes, 0) };
+}
+
 /**
  * One multi-frame object of `frames` 512x512 16-bit frames (2,000 frames: 1 GiB of pixel data),
  * written frame by frame through a stream: the object is never whole in this process's memory.

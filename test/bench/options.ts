@@ -1,8 +1,8 @@
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 
-export type Phase = 'ingest' | 'wado' | 'qido' | 'memory';
-export const PHASES: readonly Phase[] = ['ingest', 'wado', 'qido', 'memory'];
+export type Phase = 'ingest' | 'wado' | 'qido' | 'memory' | 'hl7';
+export const PHASES: readonly Phase[] = ['ingest', 'wado', 'qido', 'memory', 'hl7'];
 
 export interface BenchOptions {
   readonly runs: number;
@@ -11,6 +11,8 @@ export interface BenchOptions {
   readonly studies: number;
   readonly reps: number;
   readonly frames: number;
+  readonly hl7Messages: number;
+  readonly mergeInstances: number;
   readonly phases: ReadonlySet<Phase>;
   readonly resultsDir: string;
   readonly orthanc: string;
@@ -27,8 +29,10 @@ export const USAGE = `npm run bench -- [options]     (node dist/test/bench/run.j
   --studies N       one-instance studies in the QIDO index, filled in stages 1, 99, N-100 like the peer (default 2000)
   --reps N          requests averaged per QIDO latency figure (default 5)
   --frames N        frames of the large multi-frame object, 512x512x16 bit (default 2000 = 1 GiB; 0 skips)
+  --hl7-messages N  ADT^A08 messages per HL7 run, one connection or spread over 8 (default 4000)
+  --merge-instances N  instances of the patient merged by A40, in studies of 100 (default 10000)
   --phases LIST     comma-separated: ingest, wado (after the last 1-association ingest run; alone: after
-                    one ingest run), qido, memory (default all)
+                    one ingest run), qido, memory, hl7 (ADT^A08 rates and a 10,000-instance merge) (default all)
   --results DIR     where results.tsv/results.json/profiles go (default .vna/bench/<timestamp>)
   --orthanc FILE    Orthanc's results.tsv to compare with (default ../shared/peers/results_orthanc.tsv;
                     use /tmp/peers-bench/results.tsv after running bench_orthanc.sh in the same session)
@@ -47,6 +51,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     studies: 2000,
     reps: 5,
     frames: 2000,
+    hl7Messages: 4000,
+    mergeInstances: 10000,
     phases: new Set<Phase>(PHASES),
     resultsDir: resolve('.vna/bench', stamp),
     orthanc: resolve('../shared/peers/results_orthanc.tsv'),
@@ -74,6 +80,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--studies': o.studies = int(a, 101); break;
       case '--reps': o.reps = int(a, 1); break;
       case '--frames': o.frames = int(a, 0); break;
+      case '--hl7-messages': o.hl7Messages = int(a, 8); break;
+      case '--merge-instances': o.mergeInstances = int(a, 100); break;
       case '--phases': {
         const list = value(a).split(',').map((p) => p.trim()).filter(Boolean);
         for (const p of list) if (!PHASES.includes(p as Phase)) throw new Error(`unknown phase "${p}" (phases: ${PHASES.join(', ')})`);

@@ -12,7 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchArchive } from './bench-archive.js';
 import { BenchEnv } from './bench-env.js';
 import { curl, meanLatency, storeDirectory, storeParallel, toolVersion } from './clients.js';
-import { type GeneratedSet, generateCtStudy, generateIndexStudies, generateMultiFrame } from './generate.js';
+import { type GeneratedSet, generateCtStudy, generateIndexStudies, generateMultiFrame, generatePatientStudies } from './generate.js';
+import { a08Run, admitPatients, adt, percentile, timeMerge } from './hl7-bench.js';
+import { MllpClient } from '../support/mllp.js';
 import { type BenchOptions, parseOptions } from './options.js';
 import { busiestProcesses, CpuMeter, type CpuUse, PeakMemory } from './proc.js';
 import { formatProfile, summarizeProfile } from './profile-report.js';
@@ -39,6 +41,7 @@ class Bench {
   private ct?: GeneratedSet;
   private indexSets: { set: GeneratedSet; total: number }[] = [];
   private multiFrame?: { path: string; studyUid: string; bytes: number };
+  private mergeSet?: GeneratedSet;
 
   constructor(
     readonly o: BenchOptions,
@@ -114,6 +117,10 @@ class Bench {
         this.indexSets.push({ set, total });
       }
       log(`generated ${total} one-instance studies (128x128 CT, ~39 KB each)`);
+    }
+    if (this.o.phases.has('hl7')) {
+      this.mergeSet = generatePatientStudies(join(dataDir, 'merge'), Math.ceil(this.o.mergeInstances / 100), 100, 'MERGEPRIOR');
+      log(`generated ${this.mergeSet.files.length} instances of one patient (64x64 CT) for the merge`);
     }
     log(`generation took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -243,6 +250,69 @@ class Bench {
     this.results.add('wado', 'upload_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS while the remaining uploads finished');
     log(`uploads to Azurite finished ${drained.toFixed(1)} s after the last acknowledgement`);
     await this.wadoRound(a, studyUid, '_after_upload');
+  }
+
+  // ------------------------------------------------------------ (d) HL7: ADT throughput, merge time
+
+  async hl7(): Promise<void> {
+    const a = await this.startArchive('hl7');
+    const port = a.hl7Port;
+    try {
+      const patients = 200;
+      await admitPatients(port, 'HB', patients);
+      // Warm-up (connections, prepared plans), not counted.
+      await a08Run(port, 'HB', patients, 1, 200, 'w');
+      for (const [label, connections] of [['1conn', 1], ['8conn', 8]] as const) {
+        const perConnection = Math.floor(this.o.hl7Messages / connections);
+        const rates: number[] = [];
+        const p50: number[] = [];
+        const p99: number[] = [];
+        for (let r = 1; r <= this.o.runs; r++) {
+          await a.profileMark('-');
+          const run = await a08Run(port, 'HB', patients, connections, perConnection, `${label}r${r}`);
+          if (r === this.o.runs) await this.profile(a, `hl7-a08-${label}`);
+          if (run.rejected) this.note(`ADT^A08 ${label} run ${r}: ${run.rejected} of ${run.messages} not AA`);
+          rates.push(run.messages / run.seconds);
+          p50.push(percentile(run.latenciesMs, 50));
+          p99.push(percentile(run.latenciesMs, 99));
+          log(`ADT^A08 ${connections} connection(s) run ${r}/${this.o.runs}: ${run.messages} in ${run.seconds.toFixed(2)} s, ${(run.messages / run.seconds).toFixed(0)} msg/s, ACK p50 ${fmt(p50.at(-1)!)} ms p99 ${fmt(p99.at(-1)!)} ms`);
+        }
+        const note = `ADT^A08 over ${connections} MLLP connection(s), ${perConnection} each, next message after the ACK; durable (committed before the ACK)`;
+        this.results.add('hl7', `a08_${label}_msg_per_s`, rates, 'msg/s', note);
+        this.results.add('hl7', `a08_${label}_ack_p50_ms`, p50, 'ms', 'send to ACK');
+        this.results.add('hl7', `a08_${label}_ack_p99_ms`, p99, 'ms', 'send to ACK');
+      }
+
+      // A merge of a patient holding many instances: both admitted, the prior's objects stored, then A40.
+      const set = this.mergeSet!;
+      const client = await MllpClient.connect(port);
+      try {
+        for (const [id, name] of [['MERGEPRIOR', 'Prior^Bench'], ['MERGESURV', 'Survivor^Bench']] as const) {
+          const ack = await client.request(adt('A04', `M-${id}`, id, name));
+          if (ack.code !== 'AA') throw new Error(`A04 ${id}: ${ack.code}`);
+        }
+      } finally {
+        await client.close();
+      }
+      const stored = await storeParallel(a.aet, a.dicomPort, set.files, this.o.parallel, STORE_TIMEOUT_MS);
+      if (stored.failures.length) this.note(`merge set: ${stored.failures.join(' | ')}`);
+      log(`stored ${set.files.length} instances of the prior patient in ${stored.seconds.toFixed(1)} s`);
+      await a.waitSpoolEmpty(10 * 60_000);
+      await this.waitQuiet('the merge');
+      await a.profileMark('-');
+      const seconds = await timeMerge(port, 'M-A40', 'MERGESURV', 'MERGEPRIOR');
+      await this.profile(a, 'hl7-merge');
+      const moved = await a.sql<{ n: string }>(
+        `SELECT count(*) AS n FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk WHERE p.current_patient_id = 'MERGESURV'`,
+      );
+      const n = Number(moved[0]?.n ?? 0);
+      if (n !== set.files.length) this.note(`merge: ${n} of ${set.files.length} instances under the surviving patient afterwards`);
+      this.results.add('hl7', 'merge_s', seconds, 's', `A40 sent to its ACK, prior patient holding ${set.files.length} instances in ${set.studies.length} studies (committed before the ACK)`);
+      this.results.add('hl7', 'merge_instances', n, 'inst', 'instances under the surviving patient afterwards');
+      log(`A40 merge of ${n} instances: ${seconds.toFixed(3)} s`);
+    } finally {
+      await this.stopArchive(a);
+    }
   }
 
   // ------------------------------------------------------------ (b) QIDO-RS
@@ -426,6 +496,16 @@ class Bench {
         ),
       );
     }
+    if (r.get('hl7', 'a08_1conn_msg_per_s')) {
+      out.push('', `(d) HL7 v2 over MLLP: ADT^A08, next message after each ACK (median of ${this.o.runs} runs); targets 500 msg/s on 1, 1,500 on 8, p99 under 20 ms`);
+      out.push(
+        table(
+          ['connections', 'msg/s', 'ACK p50 ms', 'ACK p99 ms'],
+          (['1conn', '8conn'] as const).map((l) => [l.replace('conn', ''), fmt(v('hl7', `a08_${l}_msg_per_s`), 0), fmt(v('hl7', `a08_${l}_ack_p50_ms`), 2), fmt(v('hl7', `a08_${l}_ack_p99_ms`), 2)]),
+        ),
+      );
+      if (r.get('hl7', 'merge_s')) out.push(`A40 merge of a patient with ${fmt(v('hl7', 'merge_instances'), 0)} instances: ${fmt(v('hl7', 'merge_s'))} s to the ACK (target under 1 s)`);
+    }
     let comparison: Comparison[] = [];
     if (peer) {
       comparison = compare(r, peer, this.o.studies, this.o.parallel);
@@ -494,6 +574,7 @@ async function main(): Promise<void> {
     if (o.phases.has('ingest') || o.phases.has('wado')) await bench.ingest();
     if (o.phases.has('qido')) await bench.qido();
     if (o.phases.has('memory') && o.frames > 0) await bench.memory();
+    if (o.phases.has('hl7')) await bench.hl7();
   } catch (e) {
     failure = e;
   } finally {
