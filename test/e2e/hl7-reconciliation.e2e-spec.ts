@@ -185,6 +185,9 @@ describe('HL7 reconciliation end to end (SWF.b, PIR)', () => {
     const found = await cfind('merged', '-S', ['QueryRetrieveLevel=STUDY', 'PatientID=NS100001', 'PatientName', 'StudyInstanceUID']);
     expect(found.map((f) => str(f, '0020000D')).sort()).toEqual([STUDY_UID, PRIOR_STUDY_UID].sort());
     expect(found.map((f) => pn(f))).toEqual(['Testperson-Berg^Anna^Maria', 'Testperson-Berg^Anna^Maria']);
+    // At patient level the survivor is one patient with both studies.
+    const patients = await cfind('merged-patient', '-P', ['QueryRetrieveLevel=PATIENT', 'PatientID=NS100001', 'PatientName', 'NumberOfPatientRelatedStudies']);
+    expect(patients.map((f) => [pn(f), f['00201200']?.Value?.[0]])).toEqual([['Testperson-Berg^Anna^Maria', 2]]);
 
     const retrieved = await wado(PRIOR_STUDY_UID, 1);
     expect(str(retrieved, '00100020')).toBe('NS100001');

@@ -99,6 +99,9 @@ interface Row {
   [key: string]: unknown;
 }
 
+/** The index patient rows of the same current patient as `p` (after merges, every identity it had). */
+const SAME_PATIENT = 'SELECT pp.id FROM patient pp WHERE pp.current_patient_id = p.current_patient_id AND pp.current_issuer = p.current_issuer';
+
 /**
  * QIDO-RS and C-FIND over the index (PS3.18 10.6, PS3.4 C.4.1). One implementation of matching,
  * so both protocols answer the same question the same way.
@@ -123,6 +126,8 @@ export class QueryService {
     }
 
     const returned = this.returnTags(request);
+    // A patient is its current identity: rows received under identities since merged or linked to one registry patient answer once.
+    const distinct = level === 'PATIENT' ? 'DISTINCT ON (p.current_issuer, p.current_patient_id) ' : '';
     const select: string[] = ['p.id AS p_id', 'p.attributes AS p_attrs', 'p.overlay AS p_overlay'];
     let from = 'patient p';
     if (RANK[level] >= RANK.STUDY) {
@@ -149,13 +154,13 @@ export class QueryService {
     }
 
     const orderBy: Record<QueryLevel, string> = {
-      PATIENT: 'p.id',
+      PATIENT: 'p.current_issuer, p.current_patient_id, p.id',
       STUDY: 'st.study_date DESC NULLS LAST, st.study_time DESC NULLS LAST, st.id DESC',
       SERIES: 'st.id, se.series_number NULLS LAST, se.id',
       IMAGE: 'se.id, i.instance_number NULLS LAST, i.id',
     };
     const limit = Math.min(request.limit, this.config.qido.maxResults);
-    const sql = `SELECT ${select.join(', ')} FROM ${from}
+    const sql = `SELECT ${distinct}${select.join(', ')} FROM ${from}
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY ${orderBy[level]} LIMIT ${p.add(limit + 1)} OFFSET ${p.add(request.offset)}`;
     const rows = (await this.db.query(sql, p.values)) as Row[];
@@ -232,11 +237,11 @@ export class QueryService {
       case Tag.NumberOfSeriesRelatedInstances:
         return RANK[level] >= RANK.SERIES ? `(SELECT count(*) FROM instance ci WHERE ci.series_fk = se.id AND ci.is_current) AS n_series_instances` : undefined;
       case Tag.NumberOfPatientRelatedStudies:
-        return `(SELECT count(*) FROM study cs WHERE cs.patient_fk = p.id) AS n_patient_studies`;
+        return `(SELECT count(*) FROM study cs WHERE cs.patient_fk IN (${SAME_PATIENT})) AS n_patient_studies`;
       case Tag.NumberOfPatientRelatedSeries:
-        return `(SELECT count(*) FROM series cs JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk = p.id) AS n_patient_series`;
+        return `(SELECT count(*) FROM series cs JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk IN (${SAME_PATIENT})) AS n_patient_series`;
       case Tag.NumberOfPatientRelatedInstances:
-        return `(SELECT count(*) FROM instance ci JOIN series cs ON cs.id = ci.series_fk JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk = p.id AND ci.is_current) AS n_patient_instances`;
+        return `(SELECT count(*) FROM instance ci JOIN series cs ON cs.id = ci.series_fk JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk IN (${SAME_PATIENT}) AND ci.is_current) AS n_patient_instances`;
       default:
         return undefined;
     }
