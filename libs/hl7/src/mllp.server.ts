@@ -155,7 +155,7 @@ export class MllpServer implements OnApplicationBootstrap, BeforeApplicationShut
     this.metrics.ackSeconds.observe({ status: answer.status }, (performance.now() - at) / 1000);
   }
 
-  /** AR (addressed to the message when its MSH is within the head), then the connection is closed: the rest is not read. */
+  /** AR (addressed to the message when its MSH is within the head), then the connection is closed: the rest is not processed. */
   private async oversized(connection: Connection, head: Buffer, bytes: number, at: number): Promise<void> {
     connection.closing = true;
     connection.queue.length = 0;
@@ -169,9 +169,15 @@ export class MllpServer implements OnApplicationBootstrap, BeforeApplicationShut
     const text = `the message is larger than this archive takes (${this.config.hl7.maxMessageBytes} bytes); nothing was applied`;
     const ack = buildAck({ header, code: 'AR', error: { code: Hl7ErrorCode.ApplicationInternalError, text }, controlId: ackControlId(), now: new Date() });
     await this.send(connection, { ack: ack.bytes, status: 'AR', metricType: 'none', duplicate: false }, at);
-    const destroy = setTimeout(() => connection.socket.destroy(), 2000);
+    // A lingering close, as web servers do: the AR and a FIN go out, and what the sender still sends
+    // is read and dropped until it closes too (or 2 s pass). Destroying the socket with unread data
+    // would reset the connection, and a reset can take the AR with it before the sender reads it.
+    const socket = connection.socket;
+    const destroy = setTimeout(() => socket.destroy(), 2000);
     destroy.unref();
-    connection.socket.end(() => connection.socket.destroy());
+    socket.once('close', () => clearTimeout(destroy));
+    socket.end();
+    socket.resume();
   }
 
   private discarded(connection: Connection, event: MllpDiscard): void {
