@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DicomJson } from '#vna/dicom';
 import type { SqlRunner } from '#vna/persistence';
 import type { ReceivedPatient, RegistryLink, RowState } from './index-projection.js';
+import { MAX_CHAIN } from './registry.repository.js';
 
 /** An index `patient` row: its received identity and its current state. */
 export interface IndexPatientRow extends ReceivedPatient {
@@ -61,6 +62,19 @@ export class IndexRowsRepository {
   async linkedTo(tx: SqlRunner, registryIds: readonly string[]): Promise<IndexPatientRow[]> {
     if (registryIds.length === 0) return [];
     const rows: Row[] = await tx.query(`SELECT ${COLUMNS} FROM patient WHERE registry_fk = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [registryIds]);
+    return rows.map(rowOf);
+  }
+
+  /** Rows linked to any record whose merge chain ends at `endId` (`endId` included), locked: one round trip. */
+  async linkedToChain(tx: SqlRunner, endId: string): Promise<IndexPatientRow[]> {
+    const rows: Row[] = await tx.query(
+      `WITH RECURSIVE members(id, depth) AS (
+         SELECT id, 0 FROM registry_patient WHERE id = $1
+         UNION ALL
+         SELECT p.id, m.depth + 1 FROM registry_patient p JOIN members m ON p.merged_into = m.id WHERE m.depth < ${MAX_CHAIN})
+       SELECT ${COLUMNS} FROM patient WHERE registry_fk IN (SELECT id FROM members) ORDER BY id FOR UPDATE`,
+      [endId],
+    );
     return rows.map(rowOf);
   }
 

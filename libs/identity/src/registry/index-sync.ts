@@ -43,8 +43,7 @@ export class IndexSync {
   async refresh(tx: SqlRunner, id: string, current?: RegistryPatientState): Promise<RowChange[]> {
     const known = current?.id === id && current.status === 'active' ? current : undefined;
     const endId = known ? id : await this.registry.chainEnd(tx, id);
-    const members = await this.registry.members(tx, endId);
-    const rows = await this.rows.linkedTo(tx, members);
+    const rows = await this.rows.linkedToChain(tx, endId);
     if (rows.length === 0) return [];
     const end = known ?? (await this.registry.load(tx, endId));
     if (!end) throw new Error(`registry patient ${endId} does not exist`);

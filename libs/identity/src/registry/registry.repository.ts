@@ -60,7 +60,7 @@ export interface RegistryVersion {
 }
 
 /** Longest merge chain followed; a longer one means a cycle, which the writes never make. */
-const MAX_CHAIN = 64;
+export const MAX_CHAIN = 64;
 
 /**
  * The registry tables (registry_patient, registry_identifier, registry_version). Every method runs
@@ -217,9 +217,9 @@ export class RegistryRepository {
     await tx.query(`UPDATE registry_patient SET version = version + 1, updated_at = now() WHERE id = $1`, [id]);
   }
 
-  /** Keeps the record's state as its current version, with who, when and why. */
-  async writeVersion(tx: SqlRunner, id: string, change: string, audit: ChangeAudit): Promise<RegistryPatientState> {
-    const state = await this.load(tx, id);
+  /** Keeps the record's state as its current version, with who, when and why (`known`: that state, when the caller has it). */
+  async writeVersion(tx: SqlRunner, id: string, change: string, audit: ChangeAudit, known?: RegistryPatientState): Promise<RegistryPatientState> {
+    const state = known ?? (await this.load(tx, id));
     if (!state) throw new Error(`registry patient ${id} does not exist`);
     await tx.query(
       `INSERT INTO registry_version (registry_patient_fk, version, change, state, actor, hl7_message_id, merge_fk, reason)

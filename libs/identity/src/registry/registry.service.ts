@@ -80,15 +80,18 @@ export class RegistryService {
 
     const id = records[0]!;
     const state = (await this.registry.load(tx, id))!;
-    const changed = await this.applyChanges(tx, state, command);
-    const after = changed ? await this.registry.writeVersion(tx, id, 'update', audit) : undefined;
+    const { changed, after: computed } = await this.applyChanges(tx, state, command);
+    const after = changed ? await this.registry.writeVersion(tx, id, 'update', audit, computed) : undefined;
     const linked = await this.sync.linkByIdentity(tx, id, command.identifiers, audit);
     const refreshed = after ? await this.sync.refresh(tx, id, after) : [];
     return { registryPatientId: id, created: false, changed, rows: [...linked, ...refreshed.filter((r) => !linked.some((l) => l.id === r.id))] };
   }
 
-  /** Demographics (sent fields only), new identifiers, type codes and PID-3 order; true when something changed. */
-  private async applyChanges(tx: SqlRunner, state: RegistryPatientState, command: PatientCommand): Promise<boolean> {
+  /**
+   * Demographics (sent fields only), new identifiers, type codes and PID-3 order. `changed` when
+   * something changed; `after`, the record's new state when only demographics changed (else it is read back).
+   */
+  private async applyChanges(tx: SqlRunner, state: RegistryPatientState, command: PatientCommand): Promise<{ changed: boolean; after?: RegistryPatientState }> {
     const { demographics } = command;
     const values: { name?: PersonNameGroups; birthDate?: string | null; sex?: string | null } = {};
     if (demographics.name !== undefined) {
@@ -122,6 +125,7 @@ export class RegistryService {
     }
     if (Object.keys(values).length) await this.registry.update(tx, state.id, values);
     else if (identifiersChanged) await this.registry.touch(tx, state.id);
-    return identifiersChanged || Object.keys(values).length > 0;
+    const changed = identifiersChanged || Object.keys(values).length > 0;
+    return { changed, after: changed && !identifiersChanged ? { ...state, ...values, version: state.version + 1 } : undefined };
   }
 }
