@@ -311,13 +311,15 @@ describe('the Modality Worklist: matching (PS3.4 K.6.1.2)', () => {
     expect(await mine({}, { '00080060': 'XA' })).toEqual([]);
   });
 
-  it('by start date, date ranges and a date-time range', async () => {
+  it('by start date, date ranges, and a time range on each day of a date range', async () => {
     expect(await mine({}, { '00400002': '20250301' })).toEqual([a(1), a(2)]);
     expect(await mine({}, { '00400002': '20250302-' })).toEqual([a(3), a(4)]);
     expect(await mine({}, { '00400002': '-20250302' })).toEqual([a(1), a(2), a(3)]);
     expect(await mine({}, { '00400002': '20250302-20250304' })).toEqual([a(3)]);
     expect(await mine({}, { '00400002': '20250301', '00400003': '1200-1800' })).toEqual([a(2)]);
-    expect(await mine({}, { '00400002': '20250301-20250302', '00400003': '1200-1000' })).toEqual([a(2), a(3)]);
+    // Date and time match each on its own (no combined date-time matching negotiated): 09:00-16:00 on the 1st and the 2nd.
+    expect(await mine({}, { '00400002': '20250301-20250302', '00400003': '0900-1600' })).toEqual([a(2), a(3)]);
+    expect(await mine({}, { '00400002': '20250301-20250302', '00400003': '1200-1000' })).toEqual([]);
   });
 
   it('by patient id, accession number and patient name, with wildcards; names ignore case', async () => {

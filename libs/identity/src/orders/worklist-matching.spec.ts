@@ -45,16 +45,13 @@ describe('worklist matching (PS3.4 K.6.1.2.1, C.2.2.2)', () => {
     expect(sql((p) => matchPersonName(['a', 'i', 'p'], 'Yamada^Tarou=山田^太郎', p))).toEqual(['(upper(a) = "YAMADA^TAROU" AND i = "山田^太郎")']);
   });
 
-  it('start date and time ranges: single, open-ended, and a combined date-time range', () => {
+  it('start date and time ranges: single, open-ended, and date and time each on its own (no combined date-time matching negotiated)', () => {
     expect(sql((p) => matchStart('d', 't', '20241120', '', p))).toEqual(['d = "20241120"']);
     expect(sql((p) => matchStart('d', 't', '20241120-', '', p))).toEqual(['d >= "20241120"']);
     expect(sql((p) => matchStart('d', 't', '-20241120', '', p))).toEqual(['d <= "20241120"']);
     expect(sql((p) => matchStart('d', 't', '20241120-20241122', '', p))).toEqual(['d >= "20241120"', 'd <= "20241122"']);
-    // 2nd 08:00 to 3rd 17:59:59 (a partial time's end covers the unit it names).
-    expect(sql((p) => matchStart('d', 't', '20241102-20241103', '0800-17', p))).toEqual([
-      '(d > "20241102" OR (d = "20241102" AND t >= "0800"))',
-      '(d < "20241103" OR (d = "20241103" AND t <= "175959.999999"))',
-    ]);
+    // 08:00 to 17:59:59 on the 2nd and on the 3rd (a partial time's end covers the unit it names).
+    expect(sql((p) => matchStart('d', 't', '20241102-20241103', '0800-17', p))).toEqual(['d >= "20241102"', 'd <= "20241103"', 't >= "0800"', 't <= "175959.999999"']);
     expect(sql((p) => matchStart('d', 't', '', '0800-1200', p))).toEqual(['t >= "0800"', 't <= "120059.999999"']);
     // ACR-NEMA style dates and times are taken.
     expect(sql((p) => matchStart('d', 't', '2024.11.20', '', p))).toEqual(['d = "20241120"']);

@@ -158,23 +158,15 @@ function range(value: string): [string, string] | undefined {
 }
 
 /**
- * Scheduled Procedure Step Start Date and Time, matched as one date-time range when both are
- * given (PS3.4 C.2.2.2.5.1: "20240102-20240103" with "0800-1700" is from the 2nd at 08:00 to the
- * 3rd at 17:00), else each on its own.
+ * Scheduled Procedure Step Start Date and Time, each matched on its own (PS3.4 C.2.2.2.5: a date
+ * range and a time range are one combined date-time range only when Extended Negotiation agreed to
+ * it, which this SCP does not offer): "20240102-20240103" with "0800-1700" is 08:00 to 17:00 on
+ * each of the two days.
  */
 export function matchStart(dateColumn: string, timeColumn: string, dateValue: string, timeValue: string, p: SqlParams): string[] {
   const d = range(dateValue);
   const t = range(timeValue);
   const out: string[] = [];
-  if (d && t) {
-    const [d1, d2] = [d[0] ? date(d[0]) : '', d[1] ? date(d[1]) : ''];
-    const [t1, t2] = [t[0] ? time(t[0]) : '', t[1] ? timeUpper(time(t[1])) : ''];
-    if (d1) out.push(t1 ? `(${dateColumn} > ${p.add(d1)} OR (${dateColumn} = ${p.add(d1)} AND ${timeColumn} >= ${p.add(t1)}))` : `${dateColumn} >= ${p.add(d1)}`);
-    else if (t1) out.push(`${timeColumn} >= ${p.add(t1)}`);
-    if (d2) out.push(t2 ? `(${dateColumn} < ${p.add(d2)} OR (${dateColumn} = ${p.add(d2)} AND ${timeColumn} <= ${p.add(t2)}))` : `${dateColumn} <= ${p.add(d2)}`);
-    else if (t2) out.push(`${timeColumn} <= ${p.add(t2)}`);
-    return out;
-  }
   if (d) {
     // A single date: one parameter only (an added but unused parameter has no type and fails the query).
     if (d[0] && d[0] === d[1]) out.push(`${dateColumn} = ${p.add(date(d[0]))}`);
