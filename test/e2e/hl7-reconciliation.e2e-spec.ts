@@ -228,6 +228,45 @@ describe('HL7 reconciliation end to end (SWF.b, PIR)', () => {
     expect(JSON.stringify(tasks)).not.toContain(STUDY_UID);
   });
 
+  it('lets HIM reassign an unknown patient’s study and undo it (/api/v1/reconciliation-tasks), each decision kept', async () => {
+    const studyUid = '1.2.826.0.1.3680043.10.1434.700.903';
+    const [task] = await api<{ id: string }[]>(`/api/v1/reconciliation-tasks?status=open&kind=unknown-patient&studyUid=${studyUid}`);
+    const post = (path: string, body: unknown) => api<{ status: string; closedBy: string | null; resolution: unknown }>(path, { method: 'POST', body: JSON.stringify(body) });
+    const reassigned = await post(`/api/v1/reconciliation-tasks/${task!.id}/reassign`, { reason: 'same patient, typo at the modality (e2e)', patientId: 'NS100001', issuer: 'NORTHSIDE' });
+    expect(reassigned).toMatchObject({ status: 'reassigned', closedBy: 'admin' });
+    const [moved] = await qido(`StudyInstanceUID=${studyUid}`);
+    expect([str(moved, '00100020'), pn(moved)]).toEqual(['NS100001', 'Testperson-Berg^Anna^Maria']);
+
+    // Undone: the reassignment is kept with its undoing, and the question is open again as a new task.
+    const undone = await post(`/api/v1/reconciliation-tasks/${task!.id}/undo`, { reason: 'wrong patient after all (e2e)' });
+    expect(undone).toMatchObject({ status: 'reassigned', resolution: expect.objectContaining({ undone: expect.objectContaining({ by: 'admin', reason: 'wrong patient after all (e2e)' }) }) });
+    const [back] = await qido(`StudyInstanceUID=${studyUid}`);
+    expect([str(back, '00100020'), pn(back)]).toEqual(['NS-UNKNOWN-1', 'Stranger^Sam']);
+    const open = await api<{ id: string }[]>(`/api/v1/reconciliation-tasks?status=open&kind=unknown-patient&studyUid=${studyUid}`);
+    expect(open.map((t) => t.id)).not.toContain(task!.id);
+    expect(open).toHaveLength(1);
+  });
+
+  it('answers bad requests to the identity API with problem+json and changes nothing', async () => {
+    const problem = async (res: Response, status: number): Promise<void> => {
+      expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({ status, type: expect.stringMatching(/^application\/problem\+json/) });
+    };
+    const [task] = await api<{ id: string; status: string }[]>('/api/v1/reconciliation-tasks?status=open&kind=unknown-patient');
+    const json = (body: unknown, key?: 'reader' | 'writer' | 'admin') => ({ method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, ...(key ? { key } : {}) });
+    await problem(await archive.fetch(`/api/v1/reconciliation-tasks/${task!.id}/dismiss`, json({ reason: 'not allowed' }, 'reader')), 403);
+    await problem(await archive.fetch(`/api/v1/reconciliation-tasks/${task!.id}/dismiss`, { method: 'POST', key: null }), 401);
+    await problem(await archive.fetch(`/api/v1/reconciliation-tasks/${task!.id}/dismiss`, json({})), 400);
+    await problem(await archive.fetch(`/api/v1/reconciliation-tasks/${task!.id}/reassign`, json({ reason: 'x', patientId: 12345 })), 400);
+    await problem(await archive.fetch(`/api/v1/reconciliation-tasks/${task!.id}/reassign`, { method: 'POST', body: '{"reason": ', headers: { 'content-type': 'application/json' } }), 400);
+    await problem(await archive.fetch(`/api/v1/reconciliation-tasks/${task!.id}/reassign`, json({ reason: 'x', patientId: 'NOBODY-9' })), 404);
+    await problem(await archive.fetch('/api/v1/reconciliation-tasks/999999/dismiss', json({ reason: 'x' })), 404);
+    await problem(await archive.fetch('/api/v1/merges?status=bogus'), 400);
+    await problem(await archive.fetch('/api/v1/patients/not-a-number'), 404);
+    await problem(await archive.fetch(`/api/v1/merges/${mergeId}/unmerge`, json({ reason: 'again' })), 409);
+    expect((await api<{ status: string }>(`/api/v1/reconciliation-tasks/${task!.id}`)).status).toBe('open');
+    expect((await api<{ status: string }>(`/api/v1/merges/${mergeId}`)).status).toBe('unmerged');
+  });
+
   it('opens a reconciliation task when the order’s patient differs from the header’s', async () => {
     const mismatchUid = '1.2.826.0.1.3680043.10.1434.700.904';
     const orm = hl7(
