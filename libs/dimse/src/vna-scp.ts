@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { SpoolWriter } from '#vna/archive';
 import { EXPLICIT_LE, encodeDataset, IMPLICIT_LE, Tag, TS } from '#vna/dicom';
 import { decideContext, isStorageClass } from './association-policy.js';
+import { pauseWhileBehind } from './backpressure.js';
 import {
   type AssociationInstance,
   type CEchoRequestInstance,
@@ -172,16 +173,7 @@ export function createScpClass(service: DimseService, callingAeAllowed: (aet: st
         sopClassUid: request.getAffectedSopClassUid(),
         sopInstanceUid: request.getAffectedSopInstanceUid(),
       });
-      // dcmjs-dimse ignores write()'s return value; honour it here so a slow disk slows the sender, not memory.
-      const write = writer.write.bind(writer) as (chunk: Buffer) => boolean;
-      (writer as unknown as { write: (chunk: Buffer) => boolean }).write = (chunk: Buffer): boolean => {
-        const ok = write(chunk);
-        if (!ok && !this.tcp.isPaused()) {
-          this.tcp.pause();
-          writer.once('drain', () => this.tcp.resume());
-        }
-        return ok;
-      };
+      pauseWhileBehind(this.tcp, writer);
       this.receiving = writer;
       return writer;
     }
