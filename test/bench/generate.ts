@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildPart10Header, encodeDataset, EXPLICIT_LE, generateUid } from '#vna/dicom';
 import { CT_IMAGE_STORAGE, type CtIdentity, ctHeader, ctSlice, MF_GRAYSCALE_WORD_SC } from './ct-template.js';
 
@@ -166,6 +166,7 @@ export function generatePatientStudies(out: string, studies: number, perStudy: n
  * written frame by frame through a stream: the object is never whole in this process's memory.
  */
 export async function generateMultiFrame(path: string, frames: number, size = 512): Promise<{ path: string; studyUid: string; bytes: number }> {
+  mkdirSync(dirname(path), { recursive: true });
   const frame = ctSlice(size, size, 7);
   const studyUid = generateUid();
   const id: CtIdentity = {
