@@ -36,6 +36,8 @@ export interface IdentifierMatch {
   readonly identifier: RegistryIdentifier;
   readonly patientFk: string;
   readonly patientStatus: RegistryStatus;
+  /** The record's version when read: every change of the record or its identifiers raises it. */
+  readonly patientVersion: number;
 }
 
 export interface NewPatient {
@@ -82,13 +84,21 @@ export class RegistryRepository {
 
   async findIdentifiers(tx: SqlRunner, ids: readonly { patientId: string; issuer: string }[]): Promise<IdentifierMatch[]> {
     if (ids.length === 0) return [];
-    const rows: (IdentifierRow & { patient_status: RegistryStatus })[] = await tx.query(
-      `SELECT i.registry_patient_fk, i.patient_id, i.issuer, i.type_code, i.position, i.status, p.status AS patient_status
+    const rows: (IdentifierRow & { patient_status: RegistryStatus; patient_version: number })[] = await tx.query(
+      `SELECT i.registry_patient_fk, i.patient_id, i.issuer, i.type_code, i.position, i.status, p.status AS patient_status, p.version AS patient_version
          FROM registry_identifier i JOIN registry_patient p ON p.id = i.registry_patient_fk
         WHERE (i.issuer, i.patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       [ids.map((i) => i.issuer), ids.map((i) => i.patientId)],
     );
-    return rows.map((r) => ({ identifier: identifierOf(r), patientFk: String(r.registry_patient_fk), patientStatus: r.patient_status }));
+    return rows.map((r) => ({ identifier: identifierOf(r), patientFk: String(r.registry_patient_fk), patientStatus: r.patient_status, patientVersion: r.patient_version }));
+  }
+
+  /** Row locks on records (ascending id, the lock order); each record's version once locked (the latest committed). */
+  async lockVersions(tx: SqlRunner, ids: readonly string[]): Promise<Map<string, number>> {
+    const sorted = [...new Set(ids)].sort((a, b) => Number(a) - Number(b));
+    if (sorted.length === 0) return new Map();
+    const rows: { id: string; version: number }[] = await tx.query(`SELECT id, version FROM registry_patient WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [sorted]);
+    return new Map(rows.map((r) => [String(r.id), r.version]));
   }
 
   /** Row locks on records, in ascending id order (the lock order). */

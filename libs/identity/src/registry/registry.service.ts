@@ -42,10 +42,12 @@ export class RegistryService {
 
   async createOrUpdate(tx: SqlRunner, command: PatientCommand, audit: ChangeAudit): Promise<RegistryOutcome> {
     await this.registry.lockIdentities(tx, command.identifiers);
-    // Lock the records found, then read again: a merge or change of one of them (under another of
-    // its identifiers) that committed meanwhile is seen, and none can start until this commits.
-    await this.registry.lock(tx, (await this.registry.findIdentifiers(tx, command.identifiers)).map((m) => m.patientFk));
-    const matches = await this.registry.findIdentifiers(tx, command.identifiers);
+    // Lock the records found; none can change until this commits. One changed meanwhile (a merge or
+    // identifier change under another of its identifiers: its version moved) is read again.
+    const found = await this.registry.findIdentifiers(tx, command.identifiers);
+    const versions = await this.registry.lockVersions(tx, found.map((m) => m.patientFk));
+    const unchanged = found.every((m) => versions.get(m.patientFk) === m.patientVersion);
+    const matches = unchanged ? found : await this.registry.findIdentifiers(tx, command.identifiers);
     for (const m of matches) {
       if (m.patientStatus === 'merged') {
         const end = await this.registry.chainEnd(tx, m.patientFk);
