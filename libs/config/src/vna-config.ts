@@ -261,8 +261,11 @@ function hl7Tls(r: Reader): VnaConfig['hl7']['tls'] {
   return { certFile, keyFile, caFile };
 }
 
-/** Builds the configuration from an environment; throws ConfigError naming every bad variable. */
-export function loadConfig(env: Env, cwd = process.cwd()): VnaConfig {
+/**
+ * Builds the configuration from an environment (the process's own by default: the only place that
+ * reads it); throws ConfigError naming every bad variable.
+ */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): VnaConfig {
   const r = new Reader(env);
   const nodeEnv = env['NODE_ENV']?.trim();
   const profile: Profile = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'local';

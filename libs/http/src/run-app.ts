@@ -28,7 +28,7 @@ const LEVELS: Record<VnaConfig['logLevel'], LogLevel[]> = {
 /** Reads the configuration or stops the process, naming every bad variable (exit code 78, EX_CONFIG). */
 export function configOrExit(): VnaConfig {
   try {
-    return loadConfig(process.env);
+    return loadConfig();
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
