@@ -9,7 +9,7 @@ export * from './ingest/index-record.js';
 export type { InstanceSource, StoreOutcome } from './ingest/instance-index.repository.js';
 export * from './query/query.model.js';
 export * from './query/query.service.js';
-export { QueryValueError } from './query/matching.js';
+export { matchText, matchUidList, matchValueList, normalizeTemporal, QueryValueError, SqlParams, upperBound, wildcardToLike } from './query/matching.js';
 export * from './retrieve/egress-overlay.js';
 export * from './retrieve/instance-row.js';
 export * from './retrieve/object-reader.service.js';

@@ -69,7 +69,7 @@ export function matchValueList(column: string, value: string, p: SqlParams): str
   return `${column} = ANY(${p.add(values)}::text[])`;
 }
 
-type TemporalVr = 'DA' | 'TM' | 'DT';
+export type TemporalVr = 'DA' | 'TM' | 'DT';
 
 const SHAPES: Record<TemporalVr, RegExp> = {
   DA: /^\d{8}$/,
@@ -78,7 +78,7 @@ const SHAPES: Record<TemporalVr, RegExp> = {
 };
 
 /** Legacy date forms some modalities still send ("2015.01.31") are accepted in queries. */
-function normalizeTemporal(vr: TemporalVr, raw: string): string {
+export function normalizeTemporal(vr: TemporalVr, raw: string): string {
   let v = raw.trim();
   if (vr === 'DA') v = v.replace(/^(\d{4})[.-](\d{2})[.-](\d{2})$/, '$1$2$3');
   if (vr === 'TM') v = v.replace(/^(\d{2}):(\d{2})(?::(\d{2}))?/, (_, h: string, m: string, s?: string) => `${h}${m}${s ?? ''}`);
@@ -87,7 +87,7 @@ function normalizeTemporal(vr: TemporalVr, raw: string): string {
 }
 
 /** The upper end of a partial time or datetime covers the whole unit it names ("1700" = up to 17:00:59.999999). */
-function upperBound(vr: TemporalVr, v: string): string {
+export function upperBound(vr: TemporalVr, v: string): string {
   if (vr === 'TM') return v + '235959.999999'.slice(v.length);
   if (vr === 'DT') return v + '9'.repeat(Math.max(0, 21 - v.length));
   return v;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { matchText, matchValueList, SqlParams, wildcardToLike } from '#vna/archive';
 import type { DicomJson } from '#vna/dicom';
-import { keyText, matchPersonName, matchStart, matchText, matchValueList, SqlParams, wildcardToLike, WorklistQueryError, worklistConditions } from './worklist-matching.js';
+import { keyText, matchPersonName, matchStart, WorklistQueryError, worklistConditions } from './worklist-matching.js';
 
 /** Conditions and their parameters, placeholders replaced by the values (for reading the assertions). */
 function sql(build: (p: SqlParams) => string[] | string | undefined): string[] {

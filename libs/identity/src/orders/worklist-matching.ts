@@ -1,25 +1,14 @@
+import { matchText, matchUidList, matchValueList, normalizeTemporal, QueryValueError, type SqlParams, upperBound } from '#vna/archive';
 import { type DicomJson, type DicomJsonAttribute, type DicomJsonPersonName, tagToHex } from '#vna/dicom';
 
 /**
  * Modality Worklist matching (PS3.4 K.6.1.2.1 and C.2.2.2) turned into SQL conditions on the
  * order tables (aliases o = imaging_order, rp = requested_procedure, ss = scheduled_step). Pure.
+ * Single value, wildcard, list and date/time value matching are the archive's (libs/archive query matching).
  */
 
-export class WorklistQueryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WorklistQueryError';
-  }
-}
-
-/** Collects parameters and hands out placeholders. */
-export class SqlParams {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
+/** A key value the worklist cannot match (a malformed date, a UID that is not one): the query's matching errors. */
+export { QueryValueError as WorklistQueryError };
 
 /** Tags of the Modality Worklist Information Model (PS3.4 Table K.6-1). */
 export const MwlTag = {
@@ -84,42 +73,6 @@ export function keyText(attr: DicomJsonAttribute | undefined): string {
     .trim();
 }
 
-/** Wildcards `*` and `?` (C.2.2.2.4) as a LIKE pattern; LIKE's own metacharacters escaped. */
-export function wildcardToLike(value: string): string {
-  let out = '';
-  for (const ch of value) {
-    if (ch === '*') out += '%';
-    else if (ch === '?') out += '_';
-    else if (ch === '%' || ch === '_' || ch === '\\') out += `\\${ch}`;
-    else out += ch;
-  }
-  return out;
-}
-
-/** Single value or wildcard matching; only `*` is universal. PN ignores case (C.2.2.2.1). */
-export function matchText(column: string, value: string, p: SqlParams, caseInsensitive = false): string | undefined {
-  if (value === '' || /^\*+$/.test(value)) return undefined;
-  const col = caseInsensitive ? `upper(${column})` : column;
-  const v = caseInsensitive ? value.toUpperCase() : value;
-  if (v.includes('*') || v.includes('?')) return `${col} LIKE ${p.add(wildcardToLike(v))}`;
-  return `${col} = ${p.add(v)}`;
-}
-
-/** A list of single values (C.2.2.2.7), e.g. Modality "CT\MR" or two station AE titles. */
-export function matchValueList(column: string, value: string, p: SqlParams): string | undefined {
-  const values = value.split('\\').map((v) => v.trim()).filter(Boolean);
-  if (values.length === 0) return undefined;
-  if (values.length === 1) return matchText(column, values[0]!, p);
-  return `${column} = ANY(${p.add(values)}::text[])`;
-}
-
-export function matchUidList(column: string, value: string, p: SqlParams): string | undefined {
-  const uids = value.split('\\').map((u) => u.trim()).filter(Boolean);
-  if (uids.length === 0) return undefined;
-  for (const uid of uids) if (!/^[0-9.]+$/.test(uid) || uid.length > 64) throw new WorklistQueryError(`"${uid}" is not a UID`);
-  return uids.length === 1 ? `${column} = ${p.add(uids[0])}` : `${column} = ANY(${p.add(uids)}::text[])`;
-}
-
 /** PN matching on three group columns: one value matches any group, 'A=I=P' each given group. */
 export function matchPersonName(columns: readonly [string, string, string], value: string, p: SqlParams): string | undefined {
   const groups = value.split('=');
@@ -131,29 +84,15 @@ export function matchPersonName(columns: readonly [string, string, string], valu
   return all.length ? `(${all.join(' AND ')})` : undefined;
 }
 
-function date(raw: string): string {
-  const v = raw.trim().replace(/^(\d{4})[.-](\d{2})[.-](\d{2})$/, '$1$2$3');
-  if (!/^\d{8}$/.test(v)) throw new WorklistQueryError(`"${raw}" is not a valid DA value`);
-  return v;
-}
-
-function time(raw: string): string {
-  const v = raw.trim().replace(/^(\d{2}):(\d{2})(?::(\d{2}))?/, (_, h: string, m: string, s?: string) => `${h}${m}${s ?? ''}`);
-  if (!/^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$/.test(v)) throw new WorklistQueryError(`"${raw}" is not a valid TM value`);
-  return v;
-}
-
-/** The end of a partial time covers the unit it names ("17" is up to 17:59:59.999999). */
-function timeUpper(v: string): string {
-  return v + '235959.999999'.slice(v.length);
-}
+const date = (raw: string): string => normalizeTemporal('DA', raw);
+const time = (raw: string): string => normalizeTemporal('TM', raw);
 
 function range(value: string): [string, string] | undefined {
   const v = value.trim();
   if (v === '' || v === '-' || /^\*+$/.test(v)) return undefined;
   const dash = v.indexOf('-');
   // A range has one '-' (C.2.2.2.5): "2024-11-20" is an ISO date the query should not carry.
-  if (dash !== v.lastIndexOf('-')) throw new WorklistQueryError(`"${v}" is not a single value or a range`);
+  if (dash !== v.lastIndexOf('-')) throw new QueryValueError(`"${v}" is not a single value or a range`);
   return dash < 0 ? [v, v] : [v.slice(0, dash), v.slice(dash + 1)];
 }
 
@@ -177,7 +116,7 @@ export function matchStart(dateColumn: string, timeColumn: string, dateValue: st
   }
   if (t) {
     if (t[0]) out.push(`${timeColumn} >= ${p.add(time(t[0]))}`);
-    if (t[1]) out.push(`${timeColumn} <= ${p.add(timeUpper(time(t[1])))}`);
+    if (t[1]) out.push(`${timeColumn} <= ${p.add(upperBound('TM', time(t[1])))}`);
   }
   return out;
 }

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { SqlParams } from '#vna/archive';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import type { DicomJson } from '#vna/dicom';
 import type { CodedValue, IdentifierWithIssuer, OrderStatus } from './order.model.js';
 import { worklistItem } from './worklist-item.js';
-import { CURRENT, SqlParams, worklistConditions } from './worklist-matching.js';
+import { CURRENT, worklistConditions } from './worklist-matching.js';
 
 export { WorklistQueryError } from './worklist-matching.js';
 
