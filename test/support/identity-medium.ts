@@ -1,61 +1,30 @@
-import { Test, type TestingModule } from '@nestjs/testing';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { ArchiveModule, IngestService, QueryService, RetrieveService } from '#vna/archive';
-import { BlobModule } from '#vna/blob';
-import { ConfigModule, type VnaConfig } from '#vna/config';
+import { RetrieveService } from '#vna/archive';
 import { datasetToJson, EXPLICIT_LE, readWholeDataset, Tag, tagToHex, type WriteElement } from '#vna/dicom';
 import { Hl7InboundModule, Hl7InboundService } from '#vna/hl7';
 import { IdentityModule, MergeService, PatientsService, ReconciliationService } from '#vna/identity';
-import { JobsModule } from '#vna/jobs';
-import { ObservabilityModule } from '#vna/observability';
-import { PersistenceModule } from '#vna/persistence';
-import { imageDataset, type MediumEnv, storeDataset, uid } from './medium.js';
+import { type ArchiveHarness, imageDataset, type MediumEnv, startArchive, storeDataset, uid } from './medium.js';
 import { type Ack, hl7, parseAck } from './mllp.js';
 
 /**
  * Medium tests of patient identity (libs/identity): the archive engine, the HL7 inbound flow
  * (without a socket) and IdentityModule as the apps wire them, against the test run's PostgreSQL.
  */
-export interface IdentityHarness {
-  readonly module: TestingModule;
-  readonly config: VnaConfig;
-  readonly db: DataSource;
-  readonly ingest: IngestService;
-  readonly query: QueryService;
+export interface IdentityHarness extends ArchiveHarness {
   readonly inbound: Hl7InboundService;
   readonly merges: MergeService;
   readonly reconciliation: ReconciliationService;
   readonly patients: PatientsService;
-  readonly close: () => Promise<void>;
 }
 
 export async function startIdentity(env: MediumEnv): Promise<IdentityHarness> {
-  const module = await Test.createTestingModule({
-    imports: [
-      ConfigModule.with(env.config),
-      PersistenceModule,
-      ObservabilityModule,
-      BlobModule,
-      JobsModule.forRoot({ relay: false, consumeNodeQueue: false, consumeSharedQueue: false }),
-      ArchiveModule,
-      Hl7InboundModule,
-      IdentityModule,
-    ],
-  }).compile();
-  module.useLogger(false);
-  await module.init();
+  const archive = await startArchive(env, [Hl7InboundModule, IdentityModule]);
+  const { module } = archive;
   return {
-    module,
-    config: env.config,
-    db: module.get<DataSource>(getDataSourceToken()),
-    ingest: module.get(IngestService),
-    query: module.get(QueryService),
+    ...archive,
     inbound: module.get(Hl7InboundService),
     merges: module.get(MergeService),
     reconciliation: module.get(ReconciliationService),
     patients: module.get(PatientsService),
-    close: () => module.close(),
   };
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { DynamicModule, Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -67,7 +68,8 @@ export interface ArchiveHarness {
   readonly close: () => Promise<void>;
 }
 
-export async function startArchive(env: MediumEnv): Promise<ArchiveHarness> {
+/** `features`: more modules on top of the archive engine (the HL7 flow, identity, ...). */
+export async function startArchive(env: MediumEnv, features: readonly (Type | DynamicModule)[] = []): Promise<ArchiveHarness> {
   const module = await Test.createTestingModule({
     imports: [
       ConfigModule.with(env.config),
@@ -76,6 +78,7 @@ export async function startArchive(env: MediumEnv): Promise<ArchiveHarness> {
       BlobModule,
       JobsModule.forRoot({ relay: false, consumeNodeQueue: false, consumeSharedQueue: false }),
       ArchiveModule,
+      ...features,
     ],
   }).compile();
   module.useLogger(false);

@@ -1,17 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { getDataSourceToken } from '@nestjs/typeorm';
+import type { TestingModule } from '@nestjs/testing';
 import type { DataSource } from 'typeorm';
-import { ArchiveModule, IngestService } from '#vna/archive';
-import { BlobModule } from '#vna/blob';
-import { ConfigModule } from '#vna/config';
+import type { IngestService } from '#vna/archive';
 import { type DicomJson, Tag, type WriteElement } from '#vna/dicom';
 import { Hl7InboundModule, Hl7InboundService, parseHl7 } from '#vna/hl7';
-import { JobHandlerRegistry, JobsModule } from '#vna/jobs';
-import { ObservabilityModule } from '#vna/observability';
-import { PersistenceModule } from '#vna/persistence';
-import { imageDataset, type MediumEnv, mediumEnv, storeDataset, uid } from '../../../../test/support/medium.js';
+import { JobHandlerRegistry } from '#vna/jobs';
+import { imageDataset, type MediumEnv, mediumEnv, startArchive, storeDataset, uid } from '../../../../test/support/medium.js';
 import { type Ack, parseAck } from '../../../../test/support/mllp.js';
 import { omiO23, type OrderSpec, ormO01 } from '../../../../test/support/worklist.js';
 import { HL7_FORWARD_TOPIC, RIS_NOTIFY_TOPIC } from './hl7-outbound.service.js';
@@ -35,23 +30,8 @@ let seq = 0;
 
 beforeAll(async () => {
   env = await mediumEnv('orders', { VNA_RIS_NOTIFY: '127.0.0.1:9', VNA_HL7_FORWARD: 'ORM^*@127.0.0.1:9' });
-  module = await Test.createTestingModule({
-    imports: [
-      ConfigModule.with(env.config),
-      PersistenceModule,
-      ObservabilityModule,
-      BlobModule,
-      JobsModule.forRoot({ relay: false, consumeNodeQueue: false, consumeSharedQueue: false }),
-      ArchiveModule,
-      Hl7InboundModule,
-      OrdersModule,
-    ],
-  }).compile();
-  module.useLogger(false);
-  await module.init();
-  db = module.get<DataSource>(getDataSourceToken());
+  ({ module, db, ingest } = await startArchive(env, [Hl7InboundModule, OrdersModule]));
   inbound = module.get(Hl7InboundService);
-  ingest = module.get(IngestService);
   worklist = module.get(WorklistService);
 });
 
