@@ -120,4 +120,10 @@ describe('loadConfig', () => {
     expect(parseHl7Forward('ADT^A01@h:1, ADT@h:2, ^A01@h:3, ADT^A01@h:0, ADT^A01@h:x, @h:4, ADT^A01', problems)).toEqual([{ patterns: ['ADT^A01'], host: 'h', port: 1 }]);
     expect(problems).toHaveLength(6);
   });
+
+  it('reads the IOCM re-send policy (reject by default)', () => {
+    expect(loadConfig({}).iocm.resend).toBe('reject');
+    expect(loadConfig({ VNA_IOCM_RESEND: 'restore' }).iocm.resend).toBe('restore');
+    expect(() => loadConfig({ VNA_IOCM_RESEND: 'ignore' })).toThrow(/VNA_IOCM_RESEND/);
+  });
 });

@@ -73,6 +73,11 @@ export interface VnaConfig {
     /** A suspicious merge or identifier change: `hold` for HIM review (AA) or `reject` (AE, nothing kept). */
     readonly suspiciousMerge: 'hold' | 'reject';
   };
+  /** IHE IOCM rejection notes (libs/corrections). */
+  readonly iocm: {
+    /** A rejected instance sent again: `reject` refuses it (C-STORE 0x0124, STOW failure), `restore` shows it again. */
+    readonly resend: 'reject' | 'restore';
+  };
 }
 
 /** A forwarding rule (VNA_HL7_FORWARD): messages of these types go on to host:port over MLLP. */
@@ -323,6 +328,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): VnaConf
       defaultPatientIdIssuer: r.string('VNA_DEFAULT_PATIENT_ID_ISSUER', ''),
       suspiciousMerge: r.oneOf('VNA_HL7_SUSPICIOUS_MERGE', ['hold', 'reject'] as const, 'hold'),
     },
+    iocm: { resend: r.oneOf('VNA_IOCM_RESEND', ['reject', 'restore'] as const, 'reject') },
   };
   if (config.blob.container && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(config.blob.container)) {
     r.problems.push('VNA_BLOB_CONTAINER must be a valid Azure container name (3-63 lower-case letters, digits, hyphens)');
