@@ -78,6 +78,27 @@ export class IndexRowsRepository {
     return rows.map(rowOf);
   }
 
+  /**
+   * `linkedToChain(endId)` and `unlinkedWithIdentities(ids)` in one statement, locked. The
+   * conditions stay on the rows themselves so that a row changed meanwhile is checked again once
+   * locked; the chain's members are an array so that both halves use their index.
+   */
+  async linkedToChainOrUnlinkedWith(tx: SqlRunner, endId: string, ids: readonly { patientId: string; issuer: string }[], defaultIssuer: string): Promise<IndexPatientRow[]> {
+    const rows: Row[] = await tx.query(
+      `WITH RECURSIVE members(id, depth) AS (
+         SELECT id, 0 FROM registry_patient WHERE id = $1
+         UNION ALL
+         SELECT p.id, m.depth + 1 FROM registry_patient p JOIN members m ON p.merged_into = m.id WHERE m.depth < ${MAX_CHAIN})
+       SELECT ${COLUMNS} FROM patient
+        WHERE registry_fk = ANY(ARRAY(SELECT id FROM members))
+           OR (registry_fk IS NULL AND patient_id = ANY($3::text[])
+               AND (CASE WHEN issuer = '' THEN $2 ELSE issuer END, patient_id) IN (SELECT * FROM unnest($4::text[], $3::text[])))
+        ORDER BY id FOR UPDATE`,
+      [endId, defaultIssuer, ids.map((i) => i.patientId), ids.map((i) => i.issuer)],
+    );
+    return rows.map(rowOf);
+  }
+
   async byIds(tx: SqlRunner, ids: readonly string[], lock = true): Promise<IndexPatientRow[]> {
     if (ids.length === 0) return [];
     const rows: Row[] = await tx.query(`SELECT ${COLUMNS} FROM patient WHERE id = ANY($1::bigint[]) ORDER BY id${lock ? ' FOR UPDATE' : ''}`, [ids]);

@@ -59,13 +59,47 @@ export class IndexSync {
   /**
    * Links the unlinked rows received with one of these identities to `recordId` (its identity
    * now), and resolves their 'unknown-patient' tasks. Callers hold the identities' advisory locks.
+   * `current`: the record's state, when the caller just read it.
    */
-  async linkByIdentity(tx: SqlRunner, recordId: string, identities: readonly { patientId: string; issuer: string }[], audit: ChangeAudit): Promise<RowChange[]> {
+  async linkByIdentity(
+    tx: SqlRunner,
+    recordId: string,
+    identities: readonly { patientId: string; issuer: string }[],
+    audit: ChangeAudit,
+    current?: RegistryPatientState,
+  ): Promise<RowChange[]> {
     const rows = await this.rows.unlinkedWithIdentities(tx, identities, this.settings.defaultIssuer);
     if (rows.length === 0) return [];
-    const end = await this.registry.load(tx, await this.registry.chainEnd(tx, recordId));
+    const end = current?.id === recordId && current.status === 'active' ? current : await this.registry.load(tx, await this.registry.chainEnd(tx, recordId));
     if (!end) throw new Error(`registry patient ${recordId} does not exist`);
-    const changes = rows.map((row) => ({ id: row.id, before: row.state, after: linkedRowState(row, end, { registryFk: recordId, registryLink: 'identity' }, this.settings.defaultIssuer) }));
+    return this.link(tx, recordId, end, rows, [], audit);
+  }
+
+  /**
+   * After a change of the record `current` (just written, so read by the caller): `linkByIdentity`
+   * and `refresh` together, reading the rows of both in one statement.
+   */
+  async linkAndRefresh(tx: SqlRunner, current: RegistryPatientState, identities: readonly { patientId: string; issuer: string }[], audit: ChangeAudit): Promise<RowChange[]> {
+    if (current.status !== 'active') {
+      const linked = await this.linkByIdentity(tx, current.id, identities, audit);
+      const refreshed = await this.refresh(tx, current.id);
+      return [...linked, ...refreshed.filter((r) => !linked.some((l) => l.id === r.id))];
+    }
+    const rows = await this.rows.linkedToChainOrUnlinkedWith(tx, current.id, identities, this.settings.defaultIssuer);
+    const unlinked = rows.filter((r) => r.state.registryFk === null);
+    const refreshed: RowChange[] = [];
+    for (const row of rows) {
+      if (row.state.registryFk === null) continue;
+      const after = linkedRowState(row, current, { registryFk: row.state.registryFk, registryLink: row.state.registryLink ?? 'identity' }, this.settings.defaultIssuer);
+      if (!sameRowState(row.state, after)) refreshed.push({ id: row.id, before: row.state, after });
+    }
+    return this.link(tx, current.id, current, unlinked, refreshed, audit);
+  }
+
+  /** Links `rows` to `recordId` (whose chain ends at `end`), writes them and `alsoWrite` in one statement, resolves their tasks. */
+  private async link(tx: SqlRunner, recordId: string, end: RegistryPatientState, rows: readonly IndexPatientRow[], alsoWrite: readonly RowChange[], audit: ChangeAudit): Promise<RowChange[]> {
+    const linked = rows.map((row) => ({ id: row.id, before: row.state, after: linkedRowState(row, end, { registryFk: recordId, registryLink: 'identity' }, this.settings.defaultIssuer) }));
+    const changes = [...linked, ...alsoWrite];
     await this.rows.write(tx, changes.map((c) => ({ id: c.id, state: c.after })));
     for (const row of rows) {
       await this.tasks.resolve(tx, UNKNOWN_PATIENT, this.subjectOf(row), audit.actor, {

@@ -61,6 +61,11 @@ export interface RegistryVersion {
   readonly reason: string | null;
 }
 
+/** registry_version's values after its registry_patient_fk: version, change, state, actor, hl7_message_id, merge_fk, reason. */
+function versionParams(state: RegistryPatientState, change: string, audit: ChangeAudit): unknown[] {
+  return [state.version, change, JSON.stringify(state), audit.actor, audit.hl7MessageId ?? null, audit.mergeId ?? null, audit.reason ?? null];
+}
+
 /** Longest merge chain followed; a longer one means a cycle, which the writes never make. */
 export const MAX_CHAIN = 64;
 
@@ -93,12 +98,16 @@ export class RegistryRepository {
     return rows.map((r) => ({ identifier: identifierOf(r), patientFk: String(r.registry_patient_fk), patientStatus: r.patient_status, patientVersion: r.patient_version }));
   }
 
-  /** Row locks on records (ascending id, the lock order); each record's version once locked (the latest committed). */
-  async lockVersions(tx: SqlRunner, ids: readonly string[]): Promise<Map<string, number>> {
+  /**
+   * Row locks on records (ascending id, the lock order) and each record's state once locked (the
+   * latest committed version; its identifiers as of this statement's snapshot, so a caller that
+   * sees a version other than the one it read before must load the record again).
+   */
+  async lockStates(tx: SqlRunner, ids: readonly string[]): Promise<Map<string, RegistryPatientState>> {
     const sorted = [...new Set(ids)].sort((a, b) => Number(a) - Number(b));
     if (sorted.length === 0) return new Map();
-    const rows: { id: string; version: number }[] = await tx.query(`SELECT id, version FROM registry_patient WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [sorted]);
-    return new Map(rows.map((r) => [String(r.id), r.version]));
+    const states = await this.loadMany(tx, sorted, true);
+    return new Map(states.map((s) => [s.id, s]));
   }
 
   /** Row locks on records, in ascending id order (the lock order). */
@@ -112,7 +121,7 @@ export class RegistryRepository {
     return (await this.loadMany(tx, [id]))[0];
   }
 
-  async loadMany(tx: SqlRunner, ids: readonly string[]): Promise<RegistryPatientState[]> {
+  async loadMany(tx: SqlRunner, ids: readonly string[], lock = false): Promise<RegistryPatientState[]> {
     if (ids.length === 0) return [];
     // One round trip: each record with its identifiers (in PID-3 order).
     const patients: (PatientRow & { identifiers: IdentifierRow[] })[] = await tx.query(
@@ -120,7 +129,7 @@ export class RegistryRepository {
                 SELECT json_agg(json_build_object('registry_patient_fk', i.registry_patient_fk::text, 'patient_id', i.patient_id, 'issuer', i.issuer,
                                                   'type_code', i.type_code, 'position', i.position, 'status', i.status) ORDER BY i.position, i.id)
                   FROM registry_identifier i WHERE i.registry_patient_fk = p.id), '[]') AS identifiers
-         FROM registry_patient p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id`,
+         FROM registry_patient p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id${lock ? ' FOR UPDATE OF p' : ''}`,
       [ids],
     );
     return patients.map(({ identifiers, ...p }) => stateOf(p, identifiers));
@@ -198,11 +207,15 @@ export class RegistryRepository {
     await tx.query(`DELETE FROM registry_identifier WHERE registry_patient_fk = $1`, [patientFk]);
   }
 
-  /** Changes a record's own columns (not its identifiers) and bumps its version. */
+  /**
+   * Changes a record's own columns (not its identifiers) and bumps its version. With `version`
+   * (the record's state after this change), that state is kept as its version in the same statement.
+   */
   async update(
     tx: SqlRunner,
     id: string,
     values: { status?: RegistryStatus; mergedInto?: string | null; name?: PersonNameGroups; birthDate?: string | null; sex?: string | null },
+    version?: { readonly change: string; readonly audit: ChangeAudit; readonly state: RegistryPatientState },
   ): Promise<void> {
     const sets: string[] = ['version = version + 1', 'updated_at = now()'];
     const params: unknown[] = [id];
@@ -219,7 +232,19 @@ export class RegistryRepository {
     }
     if (values.birthDate !== undefined) set('birth_date', values.birthDate);
     if (values.sex !== undefined) set('sex', values.sex);
-    await tx.query(`UPDATE registry_patient SET ${sets.join(', ')} WHERE id = $1`, params);
+    const update = `UPDATE registry_patient SET ${sets.join(', ')} WHERE id = $1`;
+    if (!version) {
+      await tx.query(update, params);
+      return;
+    }
+    const n = params.length;
+    params.push(...versionParams(version.state, version.change, version.audit));
+    await tx.query(
+      `WITH changed AS (${update} RETURNING id)
+       INSERT INTO registry_version (registry_patient_fk, version, change, state, actor, hl7_message_id, merge_fk, reason)
+       SELECT id, $${n + 1}, $${n + 2}, $${n + 3}::jsonb, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7} FROM changed`,
+      params,
+    );
   }
 
   /** Bumps the version without another change (identifiers changed). */
@@ -234,7 +259,7 @@ export class RegistryRepository {
     await tx.query(
       `INSERT INTO registry_version (registry_patient_fk, version, change, state, actor, hl7_message_id, merge_fk, reason)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)`,
-      [id, state.version, change, JSON.stringify(state), audit.actor, audit.hl7MessageId ?? null, audit.mergeId ?? null, audit.reason ?? null],
+      [id, ...versionParams(state, change, audit)],
     );
     return state;
   }

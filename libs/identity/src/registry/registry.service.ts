@@ -45,8 +45,8 @@ export class RegistryService {
     // Lock the records found; none can change until this commits. One changed meanwhile (a merge or
     // identifier change under another of its identifiers: its version moved) is read again.
     const found = await this.registry.findIdentifiers(tx, command.identifiers);
-    const versions = await this.registry.lockVersions(tx, found.map((m) => m.patientFk));
-    const unchanged = found.every((m) => versions.get(m.patientFk) === m.patientVersion);
+    const locked = await this.registry.lockStates(tx, found.map((m) => m.patientFk));
+    const unchanged = found.every((m) => locked.get(m.patientFk)?.version === m.patientVersion);
     const matches = unchanged ? found : await this.registry.findIdentifiers(tx, command.identifiers);
     for (const m of matches) {
       if (m.patientStatus === 'merged') {
@@ -81,19 +81,18 @@ export class RegistryService {
     }
 
     const id = records[0]!;
-    const state = (await this.registry.load(tx, id))!;
-    const { changed, after: computed } = await this.applyChanges(tx, state, command);
-    const after = changed ? await this.registry.writeVersion(tx, id, 'update', audit, computed) : undefined;
-    const linked = await this.sync.linkByIdentity(tx, id, command.identifiers, audit);
-    const refreshed = after ? await this.sync.refresh(tx, id, after) : [];
-    return { registryPatientId: id, created: false, changed, rows: [...linked, ...refreshed.filter((r) => !linked.some((l) => l.id === r.id))] };
+    // The state locked above is current unless the record changed since it was found (read again then).
+    const state = (unchanged ? locked.get(id) : undefined) ?? (await this.registry.load(tx, id))!;
+    const after = await this.applyChanges(tx, state, command, audit);
+    if (!after) return { registryPatientId: id, created: false, changed: false, rows: await this.sync.linkByIdentity(tx, id, command.identifiers, audit, state) };
+    return { registryPatientId: id, created: false, changed: true, rows: await this.sync.linkAndRefresh(tx, after, command.identifiers, audit) };
   }
 
   /**
-   * Demographics (sent fields only), new identifiers, type codes and PID-3 order. `changed` when
-   * something changed; `after`, the record's new state when only demographics changed (else it is read back).
+   * Demographics (sent fields only), new identifiers, type codes and PID-3 order, kept as a new
+   * version. Returns the record's new state, or undefined when nothing changed.
    */
-  private async applyChanges(tx: SqlRunner, state: RegistryPatientState, command: PatientCommand): Promise<{ changed: boolean; after?: RegistryPatientState }> {
+  private async applyChanges(tx: SqlRunner, state: RegistryPatientState, command: PatientCommand, audit: ChangeAudit): Promise<RegistryPatientState | undefined> {
     const { demographics } = command;
     const values: { name?: PersonNameGroups; birthDate?: string | null; sex?: string | null } = {};
     if (demographics.name !== undefined) {
@@ -125,9 +124,16 @@ export class RegistryService {
       await this.registry.addIdentifiers(tx, state.id, added, 0);
       identifiersChanged = true;
     }
-    if (Object.keys(values).length) await this.registry.update(tx, state.id, values);
-    else if (identifiersChanged) await this.registry.touch(tx, state.id);
-    const changed = identifiersChanged || Object.keys(values).length > 0;
-    return { changed, after: changed && !identifiersChanged ? { ...state, ...values, version: state.version + 1 } : undefined };
+    const demographicsChanged = Object.keys(values).length > 0;
+    if (!identifiersChanged) {
+      if (!demographicsChanged) return undefined;
+      // Only the record's own columns: the new state is known, and kept as its version in the same statement.
+      const after = { ...state, ...values, version: state.version + 1 };
+      await this.registry.update(tx, state.id, values, { change: 'update', audit, state: after });
+      return after;
+    }
+    if (demographicsChanged) await this.registry.update(tx, state.id, values);
+    else await this.registry.touch(tx, state.id);
+    return this.registry.writeVersion(tx, state.id, 'update', audit);
   }
 }
