@@ -13,3 +13,4 @@ export * from './writer/little-endian-transcoder.js';
 export * from './writer/header-rewriter.js';
 export * from './json/dicom-json.js';
 export * from './charset/index.js';
+export * from './coercion/index.js';
