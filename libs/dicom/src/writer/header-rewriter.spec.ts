@@ -65,4 +65,51 @@ describe('rewriteHeader (the egress overlay)', () => {
     expect(ds.specificCharacterSet()).toEqual(['ISO_IR 192']);
     expect(datasetToJson(ds)['00100010']?.Value).toEqual([{ Alphabetic: 'Ωμέγα^Ζωή' }]);
   });
+
+  it('leaves out removed elements and keeps the rest byte for byte', () => {
+    const source = encodeDataset(header('ISO_IR 100'), EXPLICIT_LE);
+    const { bytes, charsetChangedTo } = rewriteHeader(source, EXPLICIT_LE, [], { remove: [Tag.StudyDescription] });
+    expect(charsetChangedTo).toBeUndefined();
+    const out = datasetToJson(readWholeDataset(bytes, EXPLICIT_LE));
+    expect(out['00081030']).toBeUndefined();
+    expect(out['00100010']?.Value).toEqual([{ Alphabetic: 'Müler^Jürgen' }]);
+    expect(bytes.length).toBe(source.length - 8 - 8);
+  });
+
+  it('moves the header to the destination character set when it accepts only that one', () => {
+    const source = encodeDataset([{ tag: Tag.SpecificCharacterSet, vr: 'CS', value: 'ISO_IR 192' }, ...header(undefined).slice(0, 3), { tag: Tag.PatientName, vr: 'PN', value: 'Müller^Jürgen' }], EXPLICIT_LE);
+    const { bytes, charsetChangedTo } = rewriteHeader(source, EXPLICIT_LE, [], { target: ['ISO_IR 100'], forceTarget: true });
+    expect(charsetChangedTo).toEqual(['ISO_IR 100']);
+    const ds = readWholeDataset(bytes, EXPLICIT_LE);
+    expect(ds.specificCharacterSet()).toEqual(['ISO_IR 100']);
+    expect(bytes.includes(Buffer.from('Müller', 'latin1'))).toBe(true);
+    expect(datasetToJson(ds)['00100010']?.Value).toEqual([{ Alphabetic: 'Müller^Jürgen' }]);
+  });
+
+  it('falls back to UTF-8 when even the destination character set cannot hold the values', () => {
+    const source = encodeDataset(header('ISO_IR 100'), EXPLICIT_LE);
+    const { bytes, charsetChangedTo } = rewriteHeader(source, EXPLICIT_LE, [{ tag: Tag.PatientName, vr: 'PN', value: 'Иванов^Иван' }], { target: ['ISO_IR 100'] });
+    expect(charsetChangedTo).toEqual(['ISO_IR 192']);
+    expect(datasetToJson(readWholeDataset(bytes, EXPLICIT_LE))['00100010']?.Value).toEqual([{ Alphabetic: 'Иванов^Иван' }]);
+  });
+
+  it('keeps an ISO 2022 Japanese header in ISO 2022 when the new name fits, moves it to UTF-8 when it does not', () => {
+    const jis: WriteElement[] = [
+      { tag: Tag.SpecificCharacterSet, vr: 'CS', value: ['', 'ISO 2022 IR 87'] },
+      { tag: Tag.StudyDescription, vr: 'LO', value: '胸部' },
+      { tag: Tag.PatientName, vr: 'PN', value: 'Yamada^Tarou=山田^太郎=やまだ^たろう' },
+    ];
+    const source = encodeDataset(jis, EXPLICIT_LE);
+    const same = rewriteHeader(source, EXPLICIT_LE, [{ tag: Tag.PatientName, vr: 'PN', value: 'Yamada^Hanako=山田^花子=やまだ^はなこ' }]);
+    expect(same.charsetChangedTo).toBeUndefined();
+    const sameDs = readWholeDataset(same.bytes, EXPLICIT_LE);
+    expect(sameDs.specificCharacterSet()).toEqual(['', 'ISO 2022 IR 87']);
+    expect(datasetToJson(sameDs)['00100010']?.Value).toEqual([{ Alphabetic: 'Yamada^Hanako', Ideographic: '山田^花子', Phonetic: 'やまだ^はなこ' }]);
+    const moved = rewriteHeader(source, EXPLICIT_LE, [{ tag: Tag.PatientName, vr: 'PN', value: 'Hong^Gildong=홍^길동' }]);
+    expect(moved.charsetChangedTo).toEqual(['ISO_IR 192']);
+    const out = datasetToJson(readWholeDataset(moved.bytes, EXPLICIT_LE));
+    expect(out['00100010']?.Value).toEqual([{ Alphabetic: 'Hong^Gildong', Ideographic: '홍^길동' }]);
+    expect(out['00081030']?.Value).toEqual(['胸部']);
+    expect(moved.bytes.includes(Buffer.from('胸部', 'utf8'))).toBe(true);
+  });
 });
