@@ -121,9 +121,36 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(6);
   });
 
+  it('reads coercion and egress settings: per-source issuers, per-destination character sets', () => {
+    const d = loadConfig({});
+    expect(d.coercion).toEqual({ refreshMs: 5000, sourceIssuers: {} });
+    expect(d.egress).toEqual({ defaultCharset: ['ISO_IR 192'], charsets: {} });
+    const c = loadConfig({
+      VNA_COERCION_REFRESH_SECONDS: '2',
+      VNA_COERCION_SOURCE_ISSUERS: 'CT1=HOSP_A; MR1=HOSP_B',
+      VNA_EGRESS_CHARSET: 'ISO_IR 100',
+      VNA_EGRESS_CHARSETS: 'OLDPACS=ISO_IR 100;JPACS=\\ISO 2022 IR 87',
+    });
+    expect(c.coercion).toEqual({ refreshMs: 2000, sourceIssuers: { CT1: 'HOSP_A', MR1: 'HOSP_B' } });
+    expect(c.egress).toEqual({ defaultCharset: ['ISO_IR 100'], charsets: { OLDPACS: ['ISO_IR 100'], JPACS: ['', 'ISO 2022 IR 87'] } });
+    expect(() => loadConfig({ VNA_EGRESS_CHARSETS: 'OLDPACS=LATIN1' })).toThrow(/VNA_EGRESS_CHARSETS: OLDPACS: "LATIN1" is not a Specific Character Set/);
+    expect(() => loadConfig({ VNA_EGRESS_CHARSET: 'UTF8' })).toThrow(/VNA_EGRESS_CHARSET/);
+    expect(() => loadConfig({ VNA_COERCION_SOURCE_ISSUERS: 'CT1' })).toThrow(/VNA_COERCION_SOURCE_ISSUERS: "CT1" is not AET=value/);
+  });
+
   it('reads the IOCM re-send policy (reject by default)', () => {
     expect(loadConfig({}).iocm.resend).toBe('reject');
     expect(loadConfig({ VNA_IOCM_RESEND: 'restore' }).iocm.resend).toBe('restore');
     expect(() => loadConfig({ VNA_IOCM_RESEND: 'ignore' })).toThrow(/VNA_IOCM_RESEND/);
+  });
+
+  it('reads the lifecycle and retention settings, naming each bad one', () => {
+    const d = loadConfig({});
+    expect(d.lifecycle).toMatchObject({ jobs: true, intervalMs: 900_000, batchSize: 2000, rehydratePriority: 'Standard', retryAfterSeconds: 3600, hotHoldMs: 7 * 86_400_000, verifyHash: 'md5', prefetchMatch: 'modality' });
+    expect(d.retention.approvals).toBe(1);
+    const c = loadConfig({ VNA_LIFECYCLE_JOBS: 'false', VNA_LIFECYCLE_REHYDRATE_PRIORITY: 'High', VNA_LIFECYCLE_VERIFY_HASH: 'sha256', VNA_RETENTION_APPROVALS: '2', VNA_LIFECYCLE_PREFETCH_YEARS: '5' });
+    expect(c.lifecycle).toMatchObject({ jobs: false, rehydratePriority: 'High', verifyHash: 'sha256', prefetchYears: 5 });
+    expect(c.retention.approvals).toBe(2);
+    expect(() => loadConfig({ VNA_RETENTION_APPROVALS: '3', VNA_LIFECYCLE_BATCH_SIZE: '0', VNA_LIFECYCLE_VERIFY_HASH: 'crc' })).toThrow(/VNA_RETENTION_APPROVALS[\s\S]*VNA_LIFECYCLE_BATCH_SIZE|VNA_LIFECYCLE_BATCH_SIZE[\s\S]*VNA_RETENTION_APPROVALS/);
   });
 });

@@ -73,11 +73,36 @@ export interface VnaConfig {
     /** A suspicious merge or identifier change: `hold` for HIM review (AA) or `reject` (AE, nothing kept). */
     readonly suspiciousMerge: 'hold' | 'reject';
   };
+  /** Attribute coercion rules (libs/normalization). */
+  readonly coercion: CoercionConfig;
+  /** What objects leave the archive in, per destination (the egress overlay). */
+  readonly egress: EgressConfig;
   /** IHE IOCM rejection notes (libs/corrections). */
   readonly iocm: {
     /** A rejected instance sent again: `reject` refuses it (C-STORE 0x0124, STOW failure), `restore` shows it again. */
     readonly resend: 'reject' | 'restore';
   };
+  /** Storage lifecycle: tiers, rehydration, prefetch, verification (libs/lifecycle). */
+  readonly lifecycle: LifecycleConfig;
+  /** Retention and the deletion workflow (libs/lifecycle). */
+  readonly retention: {
+    /** Approvals a deletion needs (2: the two-person rule, two different users). */
+    readonly approvals: 1 | 2;
+  };
+}
+
+export interface CoercionConfig {
+  /** How often a process looks for rule changes made by another process (its own changes apply at once). */
+  readonly refreshMs: number;
+  /** A source's default issuer for a missing IssuerOfPatientID (the `issuer` action), by calling AE title or STOW key name. */
+  readonly sourceIssuers: Readonly<Record<string, string>>;
+}
+
+export interface EgressConfig {
+  /** Where a rewritten header goes when its own character set cannot hold the new values (PS3.5 6.1.2.3). */
+  readonly defaultCharset: readonly string[];
+  /** Destinations that accept only one character set (AE title -> Specific Character Set values): every header is written in it. */
+  readonly charsets: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A forwarding rule (VNA_HL7_FORWARD): messages of these types go on to host:port over MLLP. */
@@ -96,6 +121,35 @@ export interface OrdersConfig {
   readonly risNotify?: { readonly host: string; readonly port: number; readonly orderStatus: 'IP' | 'CM' };
   /** How long an outbound message waits for its ACK before the attempt counts as failed. */
   readonly ackTimeoutMs: number;
+}
+
+export interface LifecycleConfig {
+  /** Run the scheduled lifecycle jobs in this process (the worker and the all-in-one app do). */
+  readonly jobs: boolean;
+  /** How often the tiering, retention and prefetch jobs run. */
+  readonly intervalMs: number;
+  /** How often the storage verification runs. */
+  readonly verifyIntervalMs: number;
+  /** Objects per batch (one statement evaluates a batch; moves run in parallel within it). */
+  readonly batchSize: number;
+  /** Tier moves in flight at once (the store's request rate is the limit, not the archive). */
+  readonly moveConcurrency: number;
+  /** Rehydration from Archive: High (under an hour on Azure for small blobs) or Standard (up to 15 hours). */
+  readonly rehydratePriority: 'High' | 'Standard';
+  /** Retry-After answered while an object rehydrates. */
+  readonly retryAfterSeconds: number;
+  /** A rehydrated or prefetched object stays Hot this long, then goes back to its policy tier. */
+  readonly hotHoldMs: number;
+  /** Storage verification: the stored MD5 property, or a SHA-256 re-read of every object. */
+  readonly verifyHash: 'md5' | 'sha256';
+  /** Share of objects (percent) re-read and hashed each verification round, whatever verifyHash says. */
+  readonly verifySamplePercent: number;
+  /** Prefetch: priors of the last this many years ... */
+  readonly prefetchYears: number;
+  /** ... of the same modality as the order's steps, or any. */
+  readonly prefetchMatch: 'modality' | 'any';
+  /** A scheduled worklist step this close (hours) to its start brings the patient's priors back. */
+  readonly prefetchLeadHours: number;
 }
 
 export class ConfigError extends Error {
@@ -176,6 +230,49 @@ export function parseDicomNodes(raw: string | undefined, problems: string[], nam
     nodes.push({ aet: m[1]!, host: m[2]!.replace(/^\[|\]$/g, ''), port });
   }
   return nodes;
+}
+
+/** `KEY=VALUE;KEY=VALUE` (keys AE titles): per-source issuers, per-destination character sets. */
+export function parseAetMap(raw: string | undefined, problems: string[], name: string, check: (value: string) => string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!raw) return out;
+  for (const entry of raw.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const key = at > 0 ? entry.slice(0, at).trim() : '';
+    const value = at > 0 ? entry.slice(at + 1).trim() : '';
+    if (!key || !value || !isValidAeTitle(key)) {
+      problems.push(`${name}: "${entry}" is not AET=value`);
+      continue;
+    }
+    const problem = check(value);
+    if (problem) problems.push(`${name}: ${key}: ${problem}`);
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** A Specific Character Set value (backslash-separated terms, PS3.3 C.12.1.1.2) as configured. */
+function charsetTerms(value: string): string[] {
+  return value.split('\\').map((t) => t.trim());
+}
+
+const CHARSET_TERM = /^(ISO_IR \d+|ISO 2022 IR \d+|GB18030|GBK)$/;
+
+function checkCharset(value: string): string | undefined {
+  const terms = charsetTerms(value);
+  if (terms.some((t, i) => !(t === '' && i === 0 && terms.length > 1) && !CHARSET_TERM.test(t))) return `"${value}" is not a Specific Character Set value (such as ISO_IR 192, ISO_IR 100, \\ISO 2022 IR 87)`;
+  return undefined;
+}
+
+function egressConfig(r: Reader, env: Env): EgressConfig {
+  const raw = r.string('VNA_EGRESS_CHARSET', 'ISO_IR 192');
+  const problem = checkCharset(raw);
+  if (problem) r.problems.push(`VNA_EGRESS_CHARSET: ${problem}`);
+  const charsets = parseAetMap(env['VNA_EGRESS_CHARSETS'], r.problems, 'VNA_EGRESS_CHARSETS', checkCharset);
+  return {
+    defaultCharset: charsetTerms(problem ? 'ISO_IR 192' : raw),
+    charsets: Object.fromEntries(Object.entries(charsets).map(([aet, v]) => [aet, charsetTerms(v)])),
+  };
 }
 
 /** `APP@FACILITY,...` (MSH-3@MSH-4), `*` a wildcard on either side; `*` alone is anyone. */
@@ -328,7 +425,28 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): VnaConf
       defaultPatientIdIssuer: r.string('VNA_DEFAULT_PATIENT_ID_ISSUER', ''),
       suspiciousMerge: r.oneOf('VNA_HL7_SUSPICIOUS_MERGE', ['hold', 'reject'] as const, 'hold'),
     },
+    coercion: {
+      refreshMs: r.int('VNA_COERCION_REFRESH_SECONDS', 5, 1, 3600) * 1000,
+      sourceIssuers: parseAetMap(env['VNA_COERCION_SOURCE_ISSUERS'], r.problems, 'VNA_COERCION_SOURCE_ISSUERS', (v) => (v.length > 64 || v.includes('\\') ? 'an issuer is at most 64 characters without backslash' : undefined)),
+    },
+    egress: egressConfig(r, env),
     iocm: { resend: r.oneOf('VNA_IOCM_RESEND', ['reject', 'restore'] as const, 'reject') },
+    lifecycle: {
+      jobs: r.oneOf('VNA_LIFECYCLE_JOBS', ['true', 'false'] as const, 'true') === 'true',
+      intervalMs: r.int('VNA_LIFECYCLE_INTERVAL_SECONDS', 900, 1, 7 * 86400) * 1000,
+      verifyIntervalMs: r.int('VNA_LIFECYCLE_VERIFY_INTERVAL_SECONDS', 86400, 1, 90 * 86400) * 1000,
+      batchSize: r.int('VNA_LIFECYCLE_BATCH_SIZE', 2000, 1, 50_000),
+      moveConcurrency: r.int('VNA_LIFECYCLE_MOVE_CONCURRENCY', 16, 1, 256),
+      rehydratePriority: r.oneOf('VNA_LIFECYCLE_REHYDRATE_PRIORITY', ['High', 'Standard'] as const, 'Standard'),
+      retryAfterSeconds: r.int('VNA_LIFECYCLE_RETRY_AFTER_SECONDS', 3600, 1, 86400),
+      hotHoldMs: r.int('VNA_LIFECYCLE_REHYDRATED_HOT_DAYS', 7, 0, 3650) * 86_400_000,
+      verifyHash: r.oneOf('VNA_LIFECYCLE_VERIFY_HASH', ['md5', 'sha256'] as const, 'md5'),
+      verifySamplePercent: r.int('VNA_LIFECYCLE_VERIFY_SAMPLE_PERCENT', 1, 0, 100),
+      prefetchYears: r.int('VNA_LIFECYCLE_PREFETCH_YEARS', 3, 0, 100),
+      prefetchMatch: r.oneOf('VNA_LIFECYCLE_PREFETCH_MATCH', ['modality', 'any'] as const, 'modality'),
+      prefetchLeadHours: r.int('VNA_LIFECYCLE_PREFETCH_LEAD_HOURS', 24, 0, 24 * 365),
+    },
+    retention: { approvals: r.oneOf('VNA_RETENTION_APPROVALS', ['1', '2'] as const, '1') === '2' ? 2 : 1 },
   };
   if (config.blob.container && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(config.blob.container)) {
     r.problems.push('VNA_BLOB_CONTAINER must be a valid Azure container name (3-63 lower-case letters, digits, hyphens)');
