@@ -168,6 +168,15 @@ describe('rule sets', () => {
     expect(value(r.json, '00080060')).toEqual(['CT']);
   });
 
+  it('an index-only rule changes the index but not what leaves; a later rule laying its own value over it does', () => {
+    const fold = compileRule({ id: '1', version: 1 }, { name: 'fold', phase: 'ingest', indexOnly: true, actions: [{ op: 'set', attribute: 'Manufacturer', value: 'GE' }, { op: 'trim', attribute: 'StudyDescription' }] });
+    const later = compileRule({ id: '2', version: 1 }, { name: 'later', phase: 'ingest', priority: 200, actions: [{ op: 'case', attribute: 'StudyDescription', to: 'upper' }] });
+    const r = new CoercionRuleSet([fold, later], 'ingest').apply(base(), {});
+    expect(Object.keys(r.changed).sort()).toEqual(['00080070', '00081030']);
+    expect(r.overlay).toEqual({ '00081030': { vr: 'LO', Value: ['CHEST'] } });
+    expect(() => validateRuleSpec({ name: 'x', phase: 'egress', indexOnly: true, actions: [{ op: 'trim', attribute: 'PatientID' }] })).toThrow(/indexOnly/);
+  });
+
   it('a change undone by a later rule is no change', () => {
     const r = run({ actions: [{ op: 'set', attribute: 'Modality', value: 'MR' }, { op: 'set', attribute: 'Modality', value: 'CT' }] });
     expect(r.changed).toEqual({});

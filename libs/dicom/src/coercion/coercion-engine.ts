@@ -11,6 +11,8 @@ export interface CoercionResult {
   readonly changed: Record<string, DicomJsonAttribute | null>;
   /** The same attributes as they were received: the old value, or null where the attribute was absent. */
   readonly received: Record<string, DicomJsonAttribute | null>;
+  /** Of `changed`, what objects carry on their way out (the egress overlay): all but index-only changes. */
+  readonly overlay: Record<string, DicomJsonAttribute | null>;
   /** The rule versions that changed something, in the order they ran. */
   readonly applied: readonly CoercionRuleRef[];
   /** Values a rule could not coerce (an unparseable legacy date, say): reported, never fatal. */
@@ -25,7 +27,10 @@ export class CoercionWork {
   private copied = false;
   readonly received: Record<string, DicomJsonAttribute | null> = {};
   readonly warnings: string[] = [];
+  /** Attributes last changed by an index-only rule. */
+  readonly indexOnlyKeys = new Set<string>();
   touched = false;
+  indexOnly = false;
 
   constructor(readonly input: DicomJson) {
     this.json = input;
@@ -45,6 +50,8 @@ export class CoercionWork {
     if (!(key in this.received)) this.received[key] = before ?? null;
     if (attr === undefined) delete this.json[key];
     else this.json[key] = attr;
+    if (this.indexOnly) this.indexOnlyKeys.add(key);
+    else this.indexOnlyKeys.delete(key);
     this.touched = true;
   }
 }
@@ -270,6 +277,7 @@ export interface CompiledRule {
   readonly phase: CoercionPhase;
   readonly priority: number;
   readonly enabled: boolean;
+  readonly indexOnly: boolean;
   matches(work: CoercionWork, ctx: CoercionContext): boolean;
   run(work: CoercionWork, ctx: CoercionContext): void;
 }
@@ -285,6 +293,7 @@ export function compileRule(ref: CoercionRuleRef, input: unknown): CompiledRule 
     phase: spec.phase,
     priority: spec.priority,
     enabled: spec.enabled,
+    indexOnly: spec.indexOnly === true,
     matches: (work, ctx) => tests.every((t) => t(work, ctx)),
     run: (work, ctx) => {
       for (const step of steps) step(work, ctx);
@@ -311,24 +320,27 @@ export class CoercionRuleSet {
    * Never throws for the object's sake: what cannot be coerced is reported in `warnings`.
    */
   apply(json: DicomJson, ctx: CoercionContext): CoercionResult {
-    if (this.rules.length === 0) return { json, changed: {}, received: {}, applied: [], warnings: [] };
+    if (this.rules.length === 0) return { json, changed: {}, received: {}, overlay: {}, applied: [], warnings: [] };
     const work = new CoercionWork(json);
     const applied: CoercionRuleRef[] = [];
     for (const rule of this.rules) {
       if (!rule.matches(work, ctx)) continue;
       work.touched = false;
+      work.indexOnly = rule.indexOnly;
       rule.run(work, ctx);
       if (work.touched) applied.push(rule.ref);
     }
     const changed: Record<string, DicomJsonAttribute | null> = {};
     const received: Record<string, DicomJsonAttribute | null> = {};
+    const overlay: Record<string, DicomJsonAttribute | null> = {};
     for (const [key, before] of Object.entries(work.received)) {
       const after = work.json[key];
       // A value changed and changed back is no change.
       if (attrEquals(before ?? undefined, after)) continue;
       changed[key] = after ?? null;
       received[key] = before;
+      if (!work.indexOnlyKeys.has(key)) overlay[key] = after ?? null;
     }
-    return { json: Object.keys(changed).length ? work.json : json, changed, received, applied, warnings: work.warnings };
+    return { json: Object.keys(changed).length ? work.json : json, changed, received, overlay, applied, warnings: work.warnings };
   }
 }

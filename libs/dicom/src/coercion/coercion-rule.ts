@@ -63,6 +63,11 @@ export interface CoercionRuleSpec {
   readonly enabled: boolean;
   /** Lower runs first; rules of equal priority run by name. */
   readonly priority: number;
+  /**
+   * Ingest only: the change is for the index (search) and is not laid over objects on their way
+   * out; a receiving system still gets the value as sent (vendor software may key on it).
+   */
+  readonly indexOnly?: boolean;
   readonly conditions: readonly CoercionCondition[];
   readonly actions: readonly CoercionAction[];
 }

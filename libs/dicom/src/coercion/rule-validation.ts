@@ -189,12 +189,14 @@ function validateAction(path: string, a: unknown): CoercionAction {
  */
 export function validateRuleSpec(input: unknown): CoercionRuleSpec {
   if (!isRecord(input)) throw new CoercionRuleError('rule', 'a rule is a JSON object');
-  onlyKeys('rule', input, ['name', 'description', 'phase', 'enabled', 'priority', 'conditions', 'actions']);
+  onlyKeys('rule', input, ['name', 'description', 'phase', 'enabled', 'priority', 'indexOnly', 'conditions', 'actions']);
   const name = text('name', input['name'], { max: 128 });
   if (input['description'] !== undefined) text('description', input['description'], { empty: true, max: 2000 });
   const phase = input['phase'];
   if (phase !== 'ingest' && phase !== 'egress') throw new CoercionRuleError('phase', 'must be ingest or egress');
   optionalBool('enabled', input['enabled']);
+  optionalBool('indexOnly', input['indexOnly']);
+  if (input['indexOnly'] === true && phase !== 'ingest') throw new CoercionRuleError('indexOnly', 'only an ingest rule changes the index alone');
   const priority = input['priority'] ?? 100;
   if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority > 100000) throw new CoercionRuleError('priority', 'an integer from 0 to 100000');
   const conditions = input['conditions'] ?? [];
@@ -208,6 +210,7 @@ export function validateRuleSpec(input: unknown): CoercionRuleSpec {
     phase: phase as CoercionPhase,
     enabled: (input['enabled'] as boolean | undefined) ?? true,
     priority,
+    ...(input['indexOnly'] === true ? { indexOnly: true } : {}),
     conditions: conditions.map((c, i) => validateCondition(`conditions[${i}]`, c)),
     actions: actions.map((a, i) => validateAction(`actions[${i}]`, a)),
   };
