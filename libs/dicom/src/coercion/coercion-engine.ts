@@ -112,7 +112,7 @@ function compileCondition(c: CoercionCondition, path: string): Test {
         const v = c.context === 'aet' ? ctx.aet : ctx.sourceKind;
         return v === undefined ? [] : [v];
       }
-    : ((key) => (w: CoercionWork) => attributeStrings(w.get(key)).filter((s) => s !== ''))(resolveAttribute(`${path}.attribute`, c.attribute).key);
+    : ((key) => (w: CoercionWork) => attributeStrings(w.get(key)).filter((s) => s !== ''))(resolveAttribute(`${path}.attribute`, c.attribute, undefined, false).key);
   let test: (values: string[]) => boolean;
   if (c.present !== undefined) test = (values) => values.length > 0 === c.present;
   else if (c.matches !== undefined) {
@@ -207,7 +207,7 @@ function compileAction(a: CoercionAction, path: string): Step {
       };
     }
     case 'copy': {
-      const from = resolveAttribute(`${path}.from`, a.from);
+      const from = resolveAttribute(`${path}.from`, a.from, undefined, false);
       const to = resolveAttribute(`${path}.to`, a.to);
       return (work) => {
         const source = work.get(from.key);

@@ -17,8 +17,8 @@ export interface ResolvedAttribute {
 }
 
 const KNOWN_VRS = new Set(['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV']);
-/** Meta header and structural attributes a rule must not touch (PS3.10 7.1; Specific Character Set is the writer's business). */
-const FORBIDDEN = new Set([0x00080005, 0x7fe00010, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280002, 0x00280004, 0x00280008]);
+/** What a rule must not touch: the object's identity (SOP Class and Instance UID: versions and de-duplication key on them), Specific Character Set (the writer's business) and the pixel data description. */
+const FORBIDDEN = new Set([0x00080016, 0x00080018, 0x00080005, 0x7fe00010, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280002, 0x00280004, 0x00280008]);
 const MAX_PATTERN = 1000;
 const REGEX_FLAGS = /^[imsu]*$/;
 
@@ -27,7 +27,7 @@ function hexKey(tag: number): string {
 }
 
 /** A keyword (`PatientName`) or tag (`00100010`, `(0010,0010)`) to a tag, or a CoercionRuleError. */
-export function resolveAttribute(path: string, name: unknown, vrOverride?: unknown): ResolvedAttribute {
+export function resolveAttribute(path: string, name: unknown, vrOverride?: unknown, write = true): ResolvedAttribute {
   if (typeof name !== 'string' || name.trim() === '') throw new CoercionRuleError(path, 'must name an attribute (a keyword such as PatientName, or a tag such as 00100010)');
   const compact = name.trim().replace(/[(),\s]/g, '');
   let tag: number | undefined;
@@ -35,7 +35,7 @@ export function resolveAttribute(path: string, name: unknown, vrOverride?: unkno
   else tag = tagOfKeyword(name.trim());
   if (tag === undefined) throw new CoercionRuleError(path, `unknown attribute "${name}" (not a DICOM keyword or an 8-digit tag)`);
   if (tag >>> 16 === 0x0002 || (tag & 0xffff) === 0) throw new CoercionRuleError(path, `"${name}" is a meta header or group length element: rules work on the dataset`);
-  if (FORBIDDEN.has(tag >>> 0)) throw new CoercionRuleError(path, `"${name}" describes the character set or the pixel data: a rule may not change it`);
+  if (write && FORBIDDEN.has(tag >>> 0)) throw new CoercionRuleError(path, `"${name}" identifies the object or describes its character set or pixel data: a rule may not change it`);
   if (vrOverride !== undefined && (typeof vrOverride !== 'string' || !KNOWN_VRS.has(vrOverride))) {
     throw new CoercionRuleError(`${path.replace(/\.[a-z]+$/, '')}.vr`, `"${String(vrOverride)}" is not a DICOM VR`);
   }
@@ -79,7 +79,7 @@ function validateCondition(path: string, c: unknown): CoercionCondition {
   if (!isRecord(c)) throw new CoercionRuleError(path, 'a condition is an object');
   onlyKeys(path, c, ['attribute', 'context', 'equals', 'matches', 'flags', 'ignoreCase', 'present', 'negate']);
   if ((c['attribute'] === undefined) === (c['context'] === undefined)) throw new CoercionRuleError(path, 'a condition names either an attribute or a context (aet, sourceKind)');
-  if (c['attribute'] !== undefined) resolveAttribute(`${path}.attribute`, c['attribute']);
+  if (c['attribute'] !== undefined) resolveAttribute(`${path}.attribute`, c['attribute'], undefined, false);
   if (c['context'] !== undefined && c['context'] !== 'aet' && c['context'] !== 'sourceKind') throw new CoercionRuleError(`${path}.context`, 'must be aet or sourceKind');
   const tests = ['equals', 'matches', 'present'].filter((k) => c[k] !== undefined);
   if (tests.length !== 1) throw new CoercionRuleError(path, 'a condition has exactly one of equals, matches, present');
@@ -100,7 +100,7 @@ function validateAction(path: string, a: unknown): CoercionAction {
   if (!isRecord(a)) throw new CoercionRuleError(path, 'an action is an object');
   const op = a['op'];
   if (typeof op !== 'string' || !(COERCION_OPS as readonly string[]).includes(op)) throw new CoercionRuleError(`${path}.op`, `must be one of ${COERCION_OPS.join(', ')}`);
-  const attr = (key = 'attribute', vr?: unknown) => resolveAttribute(`${path}.${key}`, a[key], vr);
+  const attr = (key = 'attribute', vr?: unknown, write = true) => resolveAttribute(`${path}.${key}`, a[key], vr, write);
   switch (op) {
     case 'set': {
       onlyKeys(path, a, ['op', 'attribute', 'value', 'vr', 'onlyIfMissing']);
@@ -120,7 +120,7 @@ function validateAction(path: string, a: unknown): CoercionAction {
     }
     case 'copy': {
       onlyKeys(path, a, ['op', 'from', 'to']);
-      attr('from');
+      attr('from', undefined, false);
       const to = attr('to');
       if (!to.vr) throw new CoercionRuleError(`${path}.to`, 'the target must be a dictionary attribute');
       break;
