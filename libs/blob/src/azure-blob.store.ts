@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type BlockBlobClient, BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
-import { type AccessTier, type BlobProperties, BlobStore, BlobStoreError } from './blob.store.js';
+import { type AccessTier, type BlobProperties, BlobStore, BlobStoreError, type RehydratePriority } from './blob.store.js';
 
 /** Up to this size an object is one block, streamed (Put Block accepts up to 4000 MiB). */
 const SINGLE_BLOCK_MAX = 64 * 1024 * 1024;
@@ -104,6 +104,31 @@ export class AzureBlobStore extends BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.guard(() => this.container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include' }));
+  }
+
+  async setAccessTier(key: string, tier: AccessTier, options: { rehydratePriority?: RehydratePriority } = {}): Promise<void> {
+    try {
+      await this.container.getBlobClient(key).setAccessTier(tier, options.rehydratePriority ? { rehydratePriority: options.rehydratePriority } : {});
+    } catch (e) {
+      // Already rehydrating (Azure: 409 BlobBeingRehydrated): the rehydration asked for is under way.
+      if (e instanceof RestError && e.statusCode === 409 && e.code === 'BlobBeingRehydrated') return;
+      throw this.translate(e);
+    }
+  }
+
+  async setTags(key: string, tags: Record<string, string>): Promise<void> {
+    await this.guard(() => this.container.getBlobClient(key).setTags(tags));
+  }
+
+  async setLegalHold(key: string, hold: boolean): Promise<'applied' | 'unsupported'> {
+    try {
+      await this.container.getBlobClient(key).setLegalHold(hold);
+      return 'applied';
+    } catch (e) {
+      // 501 (Azurite), or an account without version-level immutability (409/400 feature not enabled).
+      if (e instanceof RestError && (e.statusCode === 501 || /immutab|versionlevelworm|featurenotenabled|notsupported/i.test(`${e.code ?? ''} ${e.message}`))) return 'unsupported';
+      throw this.translate(e);
+    }
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

@@ -39,6 +39,26 @@ export abstract class BlobStore {
   abstract read(key: string, range?: { start: number; end: number }): Promise<Readable>;
   abstract properties(key: string): Promise<BlobProperties | undefined>;
   abstract delete(key: string): Promise<void>;
+  /**
+   * Moves a blob to another access tier. From Archive this starts a rehydration (hours on Azure,
+   * `priority` High or Standard) which `properties().archiveStatus` tracks until the blob is readable.
+   */
+  abstract setAccessTier(key: string, tier: AccessTier, options?: { rehydratePriority?: RehydratePriority }): Promise<void>;
+  /** Replaces the blob's index tags (searchable key-values; never patient data). */
+  abstract setTags(key: string, tags: Record<string, string>): Promise<void>;
+  /**
+   * Sets or clears the store's own legal hold on a blob (Azure version-level immutability).
+   * 'unsupported' when the account or emulator does not offer it (Azurite answers 501): the caller
+   * degrades to tags with a warning, never silently.
+   */
+  abstract setLegalHold(key: string, hold: boolean): Promise<'applied' | 'unsupported'>;
+}
+
+export type RehydratePriority = 'High' | 'Standard';
+
+/** The blob's tier is Archive, or it is rehydrating from Archive: it cannot be read yet. */
+export function isArchived(p: Pick<BlobProperties, 'tier' | 'archiveStatus'>): boolean {
+  return p.tier === 'Archive' || !!p.archiveStatus;
 }
 
 /** `sha256/ab/cd/abcd...`: content-addressed, spread over prefixes. */
