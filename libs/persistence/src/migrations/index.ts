@@ -4,6 +4,7 @@ import { CurrentIdentity1732400000100 } from './1732400000100-current-identity.j
 import { ReconciliationTasks1732400000200 } from './1732400000200-reconciliation-tasks.js';
 import { PatientRegistry1732400000300 } from './1732400000300-patient-registry.js';
 import { Orders1732400000400 } from './1732400000400-orders.js';
+import { StorageLifecycle1732600000000 } from './1732600000000-storage-lifecycle.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   ReconciliationTasks1732400000200,
   PatientRegistry1732400000300,
   Orders1732400000400,
+  StorageLifecycle1732600000000,
 ];
