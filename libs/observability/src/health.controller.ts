@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { Public } from '#vna/auth';
 import { BlobStore } from '#vna/blob';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { HealthDetails } from './health-details.js';
 import { MetricsService } from './metrics.service.js';
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -29,6 +30,7 @@ export class HealthController implements OnApplicationShutdown {
     @InjectDataSource() private readonly db: DataSource,
     private readonly blob: BlobStore,
     private readonly metrics: MetricsService,
+    private readonly details: HealthDetails,
   ) {
     this.redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'vna-health' });
     this.redis.on('error', () => undefined);
@@ -59,7 +61,8 @@ export class HealthController implements OnApplicationShutdown {
       }),
       check('blob', () => this.blob.ping()),
     ]);
-    const checks = Object.fromEntries(results);
+    // Degraded features (e.g. legal holds mirrored as tags only) are shown, without failing readiness.
+    const checks = { ...(await this.details.all()), ...Object.fromEntries(results) };
     const ok = results.every(([, r]) => r.status === 'up');
     const body = JSON.stringify({ status: ok ? 'ready' : 'not ready', checks });
     res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
