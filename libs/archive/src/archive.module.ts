@@ -6,6 +6,7 @@ import { InstanceIndexRepository } from './ingest/instance-index.repository.js';
 import { QueryService } from './query/query.service.js';
 import { EgressOverlay } from './retrieve/egress-overlay.js';
 import { ObjectReaderService } from './retrieve/object-reader.service.js';
+import { RetrieveHookRegistry } from './retrieve/retrieve-hooks.js';
 import { RetrieveService } from './retrieve/retrieve.service.js';
 
 /**
@@ -13,7 +14,7 @@ import { RetrieveService } from './retrieve/retrieve.service.js';
  * ObservabilityModule in the application (they are global).
  */
 @Module({
-  providers: [IngestService, IngestActivity, IngestHookRegistry, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService],
-  exports: [IngestService, IngestActivity, IngestHookRegistry, QueryService, RetrieveService, EgressOverlay],
+  providers: [IngestService, IngestActivity, IngestHookRegistry, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService, RetrieveHookRegistry],
+  exports: [IngestService, IngestActivity, IngestHookRegistry, QueryService, RetrieveService, EgressOverlay, RetrieveHookRegistry],
 })
 export class ArchiveModule {}

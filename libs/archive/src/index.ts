@@ -14,3 +14,4 @@ export * from './retrieve/egress-overlay.js';
 export * from './retrieve/instance-row.js';
 export * from './retrieve/object-reader.service.js';
 export * from './retrieve/retrieve.service.js';
+export * from './retrieve/retrieve-hooks.js';

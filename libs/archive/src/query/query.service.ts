@@ -242,6 +242,12 @@ export class QueryService {
         return `(SELECT count(*) FROM series cs JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk IN (${SAME_PATIENT})) AS n_patient_series`;
       case Tag.NumberOfPatientRelatedInstances:
         return `(SELECT count(*) FROM instance ci JOIN series cs ON cs.id = ci.series_fk JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk IN (${SAME_PATIENT}) AND ci.is_current) AS n_patient_instances`;
+      case Tag.InstanceAvailability:
+        // NEARLINE (PS3.4 C.4.1.1.3.2): a blob in the Archive tier must be rehydrated before it can be read.
+        if (level === 'IMAGE') return `i.access_tier = 'Archive' AS nearline`;
+        if (level === 'SERIES') return `EXISTS (SELECT 1 FROM instance ai WHERE ai.series_fk = se.id AND ai.access_tier = 'Archive' AND ai.is_current) AS nearline`;
+        if (level === 'STUDY') return `EXISTS (SELECT 1 FROM series aser JOIN instance ai ON ai.series_fk = aser.id WHERE aser.study_fk = st.id AND ai.access_tier = 'Archive' AND ai.is_current) AS nearline`;
+        return undefined;
       default:
         return undefined;
     }
@@ -323,7 +329,7 @@ export class QueryService {
       case Tag.NumberOfPatientRelatedInstances:
         return count('n_patient_instances');
       case Tag.InstanceAvailability:
-        return { vr: 'CS', Value: ['ONLINE'] };
+        return { vr: 'CS', Value: [row['nearline'] === true ? 'NEARLINE' : 'ONLINE'] };
       case Tag.RetrieveAETitle:
         return { vr: 'AE', Value: [this.config.dicom.aet] };
       case Tag.QueryRetrieveLevel:

@@ -22,6 +22,8 @@ export interface InstanceRow {
   readonly spoolNode: string | null;
   readonly spoolPath: string | null;
   readonly blobKey: string | null;
+  /** The blob's access tier as the index knows it (Archive: not readable until rehydrated). */
+  readonly accessTier: 'Hot' | 'Cool' | 'Cold' | 'Archive';
   /** The patient's current attributes to lay over the stored header (empty: the object leaves as stored). */
   readonly patientOverlay: Record<string, { vr: string; Value?: unknown[] }>;
 }
@@ -32,7 +34,7 @@ export const INSTANCE_ROW_COLUMNS = `
   i.dataset_offset AS "datasetOffset", i.pixel_offset AS "pixelOffset", i.pixel_length AS "pixelLength",
   i.fragments, i.bulk_elements AS "bulkElements", i.rows, i.columns, i.bits_allocated AS "bitsAllocated", i.samples_per_pixel AS "samplesPerPixel",
   i.number_of_frames AS "numberOfFrames", i.storage_state AS "storageState", i.spool_node AS "spoolNode",
-  i.spool_path AS "spoolPath", i.blob_key AS "blobKey", p.overlay AS "patientOverlay"`;
+  i.spool_path AS "spoolPath", i.blob_key AS "blobKey", i.access_tier AS "accessTier", p.overlay AS "patientOverlay"`;
 
 /** The FROM clause INSTANCE_ROW_COLUMNS reads from. */
 export const INSTANCE_ROW_FROM = `instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk`;

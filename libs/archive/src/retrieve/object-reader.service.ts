@@ -6,6 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { BlobStore, BlobStoreError } from '#vna/blob';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { RetrieveHookRegistry } from './retrieve-hooks.js';
 import { INSTANCE_ROW_COLUMNS, INSTANCE_ROW_FROM, type InstanceRow, toInstanceRow } from './instance-row.js';
 
 /** The object is acknowledged but cannot be read right now (still in another node's spool, or the store is down). */
@@ -13,6 +14,8 @@ export class ObjectUnavailableError extends Error {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    /** Why, as a stable code: 'archived' (the blob is being rehydrated from the Archive tier), 'in-flight', 'store-down'. */
+    readonly reason: 'archived' | 'in-flight' | 'store-down' = 'store-down',
   ) {
     super(message);
     this.name = 'ObjectUnavailableError';
@@ -32,6 +35,7 @@ export class ObjectReaderService {
     @Inject(VNA_CONFIG) private readonly config: VnaConfig,
     @InjectDataSource() private readonly db: DataSource,
     private readonly blob: BlobStore,
+    private readonly hooks: RetrieveHookRegistry,
   ) {}
 
   /** The whole stored file, or a byte range of it (`end` inclusive). */
@@ -53,11 +57,16 @@ export class ObjectReaderService {
           return await this.blob.read(row.blobKey, range);
         } catch (e) {
           if (e instanceof BlobStoreError && e.code === 'UNAVAILABLE') throw new ObjectUnavailableError('the blob store is unavailable', 30);
+          if (e instanceof BlobStoreError && e.code === 'ARCHIVED') {
+            // 409 BlobArchived: the index may not know yet (a tier set outside the archive); the hook starts rehydration.
+            const outcome = await this.hooks.archived([row]);
+            throw new ObjectUnavailableError(outcome.message, outcome.retryAfterSeconds, 'archived');
+          }
           throw e;
         }
       }
       // Spooled on another node (or the upload just moved it): wait for the upload to land.
-      if (Date.now() > deadline) throw new ObjectUnavailableError('the object is still being archived; try again shortly', 5);
+      if (Date.now() > deadline) throw new ObjectUnavailableError('the object is still being archived; try again shortly', 5, 'in-flight');
       await sleep(200);
       row = (await this.reload(row.id)) ?? row;
     }

@@ -8,7 +8,8 @@ import { JobHandlerRegistry } from '#vna/jobs';
 import { BULK_PLACEHOLDER_PREFIX } from '../ingest/index-record.js';
 import { EgressOverlay } from './egress-overlay.js';
 import { INSTANCE_ROW_COLUMNS, INSTANCE_ROW_FROM, type InstanceRow, toInstanceRow } from './instance-row.js';
-import { ObjectReaderService } from './object-reader.service.js';
+import { ObjectReaderService, ObjectUnavailableError } from './object-reader.service.js';
+import { RetrieveHookRegistry } from './retrieve-hooks.js';
 
 export interface RetrieveScope {
   readonly studyUid: string;
@@ -43,6 +44,7 @@ export class RetrieveService {
     private readonly reader: ObjectReaderService,
     private readonly overlay: EgressOverlay,
     registry: JobHandlerRegistry,
+    private readonly hooks: RetrieveHookRegistry,
   ) {
     registry.register(SERIES_METADATA_TOPIC, (payload) => this.prebuildSeriesMetadata(String(payload['seriesId'])));
   }
@@ -64,7 +66,20 @@ export class RetrieveService {
         WHERE ${where} ORDER BY se.series_number NULLS LAST, se.id, i.instance_number NULLS LAST, i.id`,
       params,
     )) as Record<string, unknown>[];
+    if (rows.length > 0) this.hooks.accessed([scope.studyUid]);
     return rows.map(toInstanceRow);
+  }
+
+  /**
+   * Refuses, before anything is sent, a retrieve of objects the index knows to be in the Archive
+   * tier (a response already streaming could only be cut short): their rehydration starts, and the
+   * caller is told why and when to come back (WADO-RS 503 with Retry-After).
+   */
+  async assertReadable(instances: readonly InstanceRow[]): Promise<void> {
+    const archived = instances.filter((i) => i.accessTier === 'Archive' && i.storageState === 'stored');
+    if (archived.length === 0) return;
+    const outcome = await this.hooks.archived(archived);
+    throw new ObjectUnavailableError(outcome.message, outcome.retryAfterSeconds, 'archived');
   }
 
   /** Instances by SOP Instance UID (C-MOVE/C-GET at IMAGE level may name them without a study). */
@@ -74,7 +89,9 @@ export class RetrieveService {
         WHERE i.sop_instance_uid = ANY($1::text[]) AND i.is_current ORDER BY i.id`,
       [sopInstanceUids],
     )) as Record<string, unknown>[];
-    return rows.map(toInstanceRow);
+    const instances = rows.map(toInstanceRow);
+    if (instances.length > 0) this.hooks.accessed([...new Set(instances.map((i) => i.studyUid))]);
+    return instances;
   }
 
   /** The object as it leaves for `destination`: stored bytes with the egress overlay applied. */
