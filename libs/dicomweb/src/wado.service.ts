@@ -65,6 +65,8 @@ export class WadoService {
     }
     const instances = await this.retrieve.instances(scope);
     if (instances.length === 0) throw new DicomwebError(404, 'no such study, series or instance');
+    // Objects in the Archive tier: 503 with Retry-After before anything is sent (their rehydration starts).
+    await this.retrieve.assertReadable(instances);
     const base = dicomwebBase(this.config, req);
     // The first object is opened before the headers go out, so "not available" can still be a 503.
     const first = await this.retrieve.open(instances[0]!, 'dicomweb');
@@ -163,6 +165,7 @@ export class WadoService {
   private async single(scope: Required<RetrieveScope>): Promise<InstanceRow> {
     const [instance] = await this.retrieve.instances(scope);
     if (!instance) throw new DicomwebError(404, 'no such instance');
+    await this.retrieve.assertReadable([instance]);
     return instance;
   }
 

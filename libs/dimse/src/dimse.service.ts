@@ -4,6 +4,7 @@ import {
   IngestError,
   IngestService,
   type InstanceRow,
+  ObjectUnavailableError,
   type QueryLevel,
   QueryService,
   QueryValueError,
@@ -162,10 +163,7 @@ export class DimseService {
     if (!node) return { status: DimseStatus.MoveDestinationUnknown, comment: errorComment(`move destination ${destinationAet} is not a known node`) };
     const tally = emptyTally();
     if (instances.length === 0) return { status: DimseStatus.Success };
-    const objects = await MaterializedObjects.create(this.scratchDir(), instances, this.retrieve, destinationAet, (i) => {
-      tally.failed++;
-      tally.failedUids.push(i.sopInstanceUid);
-    });
+    const objects = await MaterializedObjects.create(this.scratchDir(), instances, this.retrieve, destinationAet, (i, e) => failedSubOperation(tally, i, e));
     try {
       const outcome = await storeToDestination(objects, instances, node, this.config.dicom.aet, this.config.dicom, tally, () =>
         progress(tally, instances.length - tally.completed - tally.failed - tally.warning),
@@ -180,7 +178,8 @@ export class DimseService {
     }
   }
 
-  subOperationsReply(tally: SubOperationTally, comment?: string): DimseReply {
+  subOperationsReply(tally: SubOperationTally, explanation?: string): DimseReply {
+    const comment = explanation ?? tally.note;
     if (tally.failed === 0 && tally.warning === 0) return { status: DimseStatus.Success };
     if (tally.completed === 0 && tally.warning === 0) {
       return { status: DimseStatus.OutOfResourcesSubOperations, comment: errorComment(comment ?? 'no sub-operation succeeded') };
@@ -189,13 +188,20 @@ export class DimseService {
   }
 
   async materialize(instances: readonly InstanceRow[], destination: string, tally: SubOperationTally): Promise<MaterializedObjects> {
-    return MaterializedObjects.create(this.scratchDir(), instances, this.retrieve, destination, (i) => {
-      tally.failed++;
-      tally.failedUids.push(i.sopInstanceUid);
-    });
+    return MaterializedObjects.create(this.scratchDir(), instances, this.retrieve, destination, (i, e) => failedSubOperation(tally, i, e));
   }
 
   private scratchDir(): string {
     return join(this.config.dataDir, 'tmp');
   }
+}
+
+/**
+ * A sub-operation that could not read its object counts as failed (PS3.4 C.4.2.1.3); an object
+ * rehydrating from the Archive tier says so in the final response's Error Comment (0000,0902).
+ */
+function failedSubOperation(tally: SubOperationTally, instance: InstanceRow, error: unknown): void {
+  tally.failed++;
+  tally.failedUids.push(instance.sopInstanceUid);
+  if (error instanceof ObjectUnavailableError && error.reason === 'archived') tally.note = error.message;
 }

@@ -14,6 +14,8 @@ export interface SubOperationTally {
   failed: number;
   warning: number;
   failedUids: string[];
+  /** Why sub-operations failed, when the archive knows (objects rehydrating from the Archive tier): the final response's Error Comment. */
+  note?: string;
 }
 
 export function emptyTally(): SubOperationTally {
@@ -40,7 +42,7 @@ export class MaterializedObjects {
     readonly files: Map<string, string>,
   ) {}
 
-  static async create(scratchRoot: string, instances: readonly InstanceRow[], retrieve: RetrieveService, destination: string, failed: (i: InstanceRow) => void): Promise<MaterializedObjects> {
+  static async create(scratchRoot: string, instances: readonly InstanceRow[], retrieve: RetrieveService, destination: string, failed: (i: InstanceRow, error: unknown) => void): Promise<MaterializedObjects> {
     const dir = join(scratchRoot, `retrieve-${randomUUID()}`);
     await mkdir(dir, { recursive: true });
     const files = new Map<string, string>();
@@ -52,8 +54,8 @@ export class MaterializedObjects {
         try {
           await pipeline(await retrieve.openDataset(instance, destination), createWriteStream(path));
           files.set(instance.id, path);
-        } catch {
-          failed(instance);
+        } catch (e) {
+          failed(instance, e);
         }
       }
     };
