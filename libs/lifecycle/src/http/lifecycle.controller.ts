@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseEnumPipe, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Caller, type Principal, RequireRole } from '#vna/auth';
+import { type LifecycleJob, LifecycleScheduler } from '../lifecycle.scheduler.js';
+import type { TierPolicy } from '../tiering/tier-policy.repository.js';
+import { TieringService } from '../tiering/tiering.service.js';
+import type { VerificationFinding } from '../verification/verification.repository.js';
+import { VerificationService } from '../verification/verification.service.js';
+import { TierPolicyDto, VerificationQueryDto } from './lifecycle.dto.js';
+
+const JOBS = { rehydration: 'rehydration', prefetch: 'prefetch', tiering: 'tiering', retention: 'retention', verification: 'verification' } as const;
+
+/** Tiering policies, storage figures, verification findings, and the scheduled jobs run on demand. */
+@ApiTags('Lifecycle')
+@ApiBearerAuth()
+@Controller('api/v1/lifecycle')
+export class LifecycleController {
+  constructor(
+    private readonly tiering: TieringService,
+    private readonly verification: VerificationService,
+    private readonly scheduler: LifecycleScheduler,
+  ) {}
+
+  @Get('tier-policies')
+  policies(): Promise<TierPolicy[]> {
+    return this.tiering.listPolicies();
+  }
+
+  @Put('tier-policies/:name')
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Create or replace a tiering policy (applied by the next tiering run)' })
+  savePolicy(@Param('name') name: string, @Body() body: TierPolicyDto, @Caller() caller: Principal): Promise<TierPolicy> {
+    return this.tiering.savePolicy({ name, priority: body.priority ?? 100, tier: body.tier, minAgeDays: body.minAgeDays ?? null, minIdleDays: body.minIdleDays ?? null, modality: body.modality ?? null, minSizeBytes: body.minSizeBytes ?? null, sourceAet: body.sourceAet ?? null, enabled: body.enabled ?? true }, caller.name);
+  }
+
+  @Delete('tier-policies/:name')
+  @HttpCode(204)
+  @RequireRole('admin')
+  deletePolicy(@Param('name') name: string): Promise<void> {
+    return this.tiering.deletePolicy(name);
+  }
+
+  @Get('storage')
+  @ApiOperation({ summary: 'Objects and bytes per tier, objects rehydrating, verification results' })
+  async storage(): Promise<Record<string, unknown>> {
+    return { ...(await this.tiering.refreshGauges()), verification: await this.verification.refreshGauges() };
+  }
+
+  @Get('verification')
+  @ApiOperation({ summary: 'Objects the storage verification found missing, corrupt or unreadable' })
+  findings(@Query() q: VerificationQueryDto): Promise<VerificationFinding[]> {
+    return this.verification.failures(q.status, q.limit ?? 100, q.offset ?? 0);
+  }
+
+  @Post('jobs/:job')
+  @HttpCode(200)
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Run a lifecycle job now: rehydration, prefetch, tiering, retention or verification' })
+  run(@Param('job', new ParseEnumPipe(JOBS)) job: LifecycleJob): Promise<Record<string, unknown>> {
+    return this.scheduler.runNow(job);
+  }
+}

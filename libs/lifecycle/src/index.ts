@@ -1,0 +1,17 @@
+export * from './lifecycle.module.js';
+export * from './lifecycle-clock.js';
+export * from './lifecycle.errors.js';
+export { LifecycleScheduler, type LifecycleJob } from './lifecycle.scheduler.js';
+export { studyHeldSql } from './holds/legal-hold.sql.js';
+export { LegalHoldService, HOLD_TAG, MIRROR_HOLD_TOPIC, type PlaceHold } from './holds/legal-hold.service.js';
+export type { LegalHold } from './holds/legal-hold.repository.js';
+export { DeletionService, DELETE_BLOBS_TOPIC } from './deletion/deletion.service.js';
+export type { DeletionRequest, Tombstone, TombstoneInstance } from './deletion/deletion.repository.js';
+export { RetentionService } from './retention/retention.service.js';
+export type { RetentionPolicy, StudyRetention, ExpiredStudy } from './retention/retention.repository.js';
+export { TieringService, type TieringRun } from './tiering/tiering.service.js';
+export type { TierPolicy } from './tiering/tier-policy.repository.js';
+export { RehydrationService } from './tiering/rehydration.service.js';
+export { VerificationService, type VerificationRun } from './verification/verification.service.js';
+export type { VerificationFinding, VerificationStatus } from './verification/verification.repository.js';
+export { PrefetchService } from './prefetch/prefetch.service.js';

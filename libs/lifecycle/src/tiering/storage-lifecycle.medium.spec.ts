@@ -1,0 +1,277 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { ObjectUnavailableError, type QueryRequest } from '#vna/archive';
+import { type BlobStore, BlobStoreError } from '#vna/blob';
+import { Tag, tagToHex } from '#vna/dicom';
+import { toProblem } from '#vna/http';
+import { Hl7InboundModule, Hl7InboundService } from '#vna/hl7';
+import { OrdersModule } from '#vna/identity';
+import { MetricsService } from '#vna/observability';
+import { indexTier, type LifecycleHarness, startLifecycle, storeStudy } from '../../../../test/support/lifecycle-medium.js';
+import { type MediumEnv, mediumEnv } from '../../../../test/support/medium.js';
+import { parseAck } from '../../../../test/support/mllp.js';
+import { ormO01 } from '../../../../test/support/worklist.js';
+import { LifecycleMetrics } from '../lifecycle-metrics.js';
+import { RehydrationRepository } from './rehydration.repository.js';
+import { RehydrationService } from './rehydration.service.js';
+
+/**
+ * Tiers against Azurite (which keeps tiers and answers 409 BlobArchived for an Archive blob, but
+ * rehydrates at once): tier moves and the index following them, QIDO availability, the archived
+ * retrieve path, rehydration tracked from the archive status, prefetch of priors on an order, and
+ * storage verification catching what changed behind the archive's back.
+ */
+
+let env: MediumEnv;
+let h: LifecycleHarness;
+const NOW = new Date('2026-11-24T10:00:00Z');
+
+beforeAll(async () => {
+  env = await mediumEnv('lifecycle-tiers', { VNA_LIFECYCLE_RETRY_AFTER_SECONDS: '1800', VNA_LIFECYCLE_BATCH_SIZE: '2' });
+  h = await startLifecycle(env, [Hl7InboundModule, OrdersModule]);
+  h.clock.set(NOW);
+});
+
+afterAll(async () => {
+  await h?.close();
+  await env?.cleanup();
+});
+
+async function clearPolicies(): Promise<void> {
+  for (const p of await h.tiering.listPolicies()) await h.tiering.deletePolicy(p.name);
+}
+
+async function policy(name: string, tier: 'Hot' | 'Cool' | 'Cold' | 'Archive', criteria: { minAgeDays?: number; modality?: string; minIdleDays?: number } = {}): Promise<void> {
+  await h.tiering.savePolicy({ name, priority: 10, tier, minAgeDays: criteria.minAgeDays ?? null, minIdleDays: criteria.minIdleDays ?? null, modality: criteria.modality ?? null, minSizeBytes: null, sourceAet: null, enabled: true }, 'test');
+}
+
+async function storeTier(blob: BlobStore, key: string): Promise<string | undefined> {
+  return (await blob.properties(key))?.tier;
+}
+
+function availability(level: QueryRequest['level'], studyUid: string): Promise<string[]> {
+  return h.query
+    .search({ level, keys: new Map([[Tag.StudyInstanceUID, studyUid]]), includeFields: [Tag.InstanceAvailability], includeAll: false, limit: 10, offset: 0, relational: true })
+    .then((r) => r.matches.map((m) => String(m[tagToHex(Tag.InstanceAvailability)]?.Value?.[0])));
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+describe('tiers', () => {
+  it('moves objects by policy in batches and the index follows; QIDO says NEARLINE for Archive; /metrics counts objects and bytes per tier', async () => {
+    await clearPolicies();
+    const old = await storeStudy(h, { modality: 'CT', studyDate: '20240101', objects: 3 });
+    const recent = await storeStudy(h, { modality: 'CT', studyDate: '20261120' });
+    const mr = await storeStudy(h, { modality: 'MR', studyDate: '20240101' });
+    await policy('ct-90-days-cool', 'Cool', { modality: 'CT', minAgeDays: 90 });
+
+    const first = await h.tiering.run();
+    expect(first.failed).toBe(0);
+    for (const o of old.objects) {
+      expect((await indexTier(h, o.id)).tier).toBe('Cool');
+      expect(await storeTier(h.blob, o.blobKey)).toBe('Cool');
+    }
+    expect((await indexTier(h, recent.objects[0]!.id)).tier).toBe('Hot');
+    expect((await indexTier(h, mr.objects[0]!.id)).tier).toBe('Hot');
+    expect(await availability('STUDY', old.studyUid)).toEqual(['ONLINE']);
+
+    // A second run finds nothing to do (the index already says Cool).
+    expect((await h.tiering.run()).moved).toBe(0);
+
+    await policy('ct-90-days-cool', 'Archive', { modality: 'CT', minAgeDays: 90 });
+    const second = await h.tiering.run();
+    expect(second.moved).toBe(3);
+    expect(await storeTier(h.blob, old.objects[0]!.blobKey)).toBe('Archive');
+    expect(await availability('STUDY', old.studyUid)).toEqual(['NEARLINE']);
+    expect(await availability('SERIES', old.studyUid)).toEqual(['NEARLINE']);
+    expect(await availability('IMAGE', old.studyUid)).toEqual(['NEARLINE', 'NEARLINE', 'NEARLINE']);
+    expect(await availability('STUDY', recent.studyUid)).toEqual(['ONLINE']);
+
+    const census = await h.tiering.refreshGauges();
+    expect(census.tiers.find((t) => t.tier === 'Archive')?.objects).toBeGreaterThanOrEqual(3);
+    const metrics = await h.module.get(MetricsService).registry.metrics();
+    expect(metrics).toMatch(/vna_storage_objects\{tier="Archive"\} [3-9]/);
+    expect(metrics).toMatch(/vna_storage_bytes\{tier="Archive"\} [1-9]/);
+  });
+
+  it('an object not retrieved for a while moves by the last-access policy; a retrieve keeps it where it is', async () => {
+    await clearPolicies();
+    const idle = await storeStudy(h, { modality: 'US', studyDate: '20261101' });
+    const used = await storeStudy(h, { modality: 'US', studyDate: '20261101' });
+    await h.db.query(`UPDATE study SET created_at = $1 WHERE study_uid = ANY($2::text[])`, [new Date('2026-01-01T00:00:00Z'), [idle.studyUid, used.studyUid]]);
+    await h.db.query(`UPDATE study SET last_accessed_at = $1 WHERE study_uid = $2`, [new Date('2026-11-20T00:00:00Z'), used.studyUid]);
+    await policy('us-idle-30-days', 'Cold', { modality: 'US', minIdleDays: 30 });
+    await h.tiering.run();
+    expect((await indexTier(h, idle.objects[0]!.id)).tier).toBe('Cold');
+    expect(await storeTier(h.blob, idle.objects[0]!.blobKey)).toBe('Cold');
+    expect((await indexTier(h, used.objects[0]!.id)).tier).toBe('Hot');
+  });
+});
+
+describe('retrieving an object in the Archive tier', () => {
+  it('409 BlobArchived from the store, rehydration started, 503 with Retry-After and why; then served; back to its policy tier later', async () => {
+    await clearPolicies();
+    const study = await storeStudy(h, { modality: 'CR', studyDate: '20200101', objects: 2 });
+    await policy('cr-archive', 'Archive', { modality: 'CR', minAgeDays: 365 });
+    await h.tiering.run();
+    const object = study.objects[0]!;
+    await expect(h.blob.read(object.blobKey)).rejects.toMatchObject({ code: 'ARCHIVED' });
+
+    const instances = await h.retrieve.instances({ studyUid: study.studyUid });
+    const refused = await h.retrieve.assertReadable(instances).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(ObjectUnavailableError);
+    expect(refused).toMatchObject({ reason: 'archived', retryAfterSeconds: 1800 });
+    const problem = toProblem(refused);
+    expect(problem?.status).toBe(503);
+    expect(problem?.headers).toEqual({ 'Retry-After': '1800' });
+    expect(problem?.detail).toMatch(/Archive tier.*rehydration .*started/);
+
+    // Azurite rehydrates at once: the archive status is read back and the objects are Hot again, held there.
+    for (const o of study.objects) {
+      const tier = await indexTier(h, o.id);
+      expect(tier).toMatchObject({ tier: 'Hot', archiveStatus: null });
+      expect(tier.hotUntil!.getTime()).toBe(NOW.getTime() + 7 * 86_400_000);
+      expect(await storeTier(h.blob, o.blobKey)).toBe('Hot');
+    }
+    const [again] = await h.retrieve.instances({ studyUid: study.studyUid, sopInstanceUid: object.sopInstanceUid });
+    await h.retrieve.assertReadable([again!]);
+    expect((await readAll(await h.retrieve.open(again!, 'test'))).equals(object.bytes)).toBe(true);
+
+    // Tiering leaves it Hot while held, and takes it back to Archive after.
+    expect((await h.tiering.run()).moved).toBe(0);
+    h.clock.set(new Date(NOW.getTime() + 8 * 86_400_000));
+    try {
+      await h.tiering.run();
+      expect((await indexTier(h, object.id)).tier).toBe('Archive');
+      expect(await storeTier(h.blob, object.blobKey)).toBe('Archive');
+    } finally {
+      h.clock.set(NOW);
+    }
+  });
+
+  it('a blob archived behind the index (the store answers 409) starts rehydration on read and the index learns the tier', async () => {
+    const study = await storeStudy(h, { modality: 'XA', studyDate: '20261101' });
+    const object = study.objects[0]!;
+    await h.blob.setAccessTier(object.blobKey, 'Archive');
+    const [row] = await h.retrieve.instances({ studyUid: study.studyUid });
+    expect(row!.accessTier).toBe('Hot');
+    const error = await h.retrieve.open(row!, 'test').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ reason: 'archived', retryAfterSeconds: 1800 });
+    expect(await storeTier(h.blob, object.blobKey)).toBe('Hot');
+    expect((await readAll(await h.retrieve.open(row!, 'test'))).equals(object.bytes)).toBe(true);
+  });
+
+  it('tracks a slow rehydration (as on Azure) from the archive status until the blob is readable', async () => {
+    const study = await storeStudy(h, { modality: 'NM', studyDate: '20261101' });
+    const object = study.objects[0]!;
+    await h.blob.setAccessTier(object.blobKey, 'Archive');
+    await h.db.query(`UPDATE instance SET access_tier = 'Archive' WHERE id = $1`, [object.id]);
+    // A store that takes hours: Set Blob Tier is accepted, the blob reports rehydrate-pending-to-hot until it is done.
+    let done = false;
+    const slow = Object.create(h.blob) as BlobStore;
+    slow.setAccessTier = async () => undefined;
+    slow.properties = async (key) => (done ? { size: object.bytes.length, tier: 'Hot' } : { ...(await h.blob.properties(key))!, tier: 'Archive', archiveStatus: 'rehydrate-pending-to-hot' });
+    const { MetricsService: Metrics } = await import('#vna/observability');
+    const rehydration = new RehydrationService(h.db, env.config, new RehydrationRepository(), slow, h.clock, new LifecycleMetrics(new Metrics()));
+    const [row] = await h.retrieve.instances({ studyUid: study.studyUid });
+    const outcome = await rehydration.onArchived([row!]);
+    expect(outcome.retryAfterSeconds).toBe(1800);
+    expect(await indexTier(h, object.id)).toMatchObject({ tier: 'Archive', archiveStatus: 'rehydrate-pending-to-hot' });
+    expect(await availability('IMAGE', study.studyUid)).toEqual(['NEARLINE']);
+    // Asking again does not start it twice (the claim is taken once).
+    await rehydration.onArchived([row!]);
+    expect(await rehydration.poll()).toMatchObject({ done: 0, pending: 1 });
+    done = true;
+    expect(await rehydration.poll()).toMatchObject({ done: 1, pending: 0 });
+    expect(await indexTier(h, object.id)).toMatchObject({ tier: 'Hot', archiveStatus: null });
+    expect(await availability('IMAGE', study.studyUid)).toEqual(['ONLINE']);
+  });
+});
+
+describe('prefetch', () => {
+  it("a new order (ORM NW) brings the patient's recent priors of the same modality up to Hot; others stay", async () => {
+    await clearPolicies();
+    const patient = { patientId: 'PF-1', issuer: 'NORTHSIDE' };
+    const archivedCt = await storeStudy(h, { ...patient, modality: 'CT', studyDate: '20250601' });
+    const coldCt = await storeStudy(h, { ...patient, modality: 'CT', studyDate: '20260301' });
+    const oldCt = await storeStudy(h, { ...patient, modality: 'CT', studyDate: '20100101' });
+    const mr = await storeStudy(h, { ...patient, modality: 'MR', studyDate: '20250601' });
+    const other = await storeStudy(h, { patientId: 'PF-2', issuer: 'NORTHSIDE', modality: 'CT', studyDate: '20250601' });
+    const set = async (o: { id: string; blobKey: string }, tier: 'Cold' | 'Archive'): Promise<void> => {
+      await h.blob.setAccessTier(o.blobKey, tier);
+      await h.db.query(`UPDATE instance SET access_tier = $2 WHERE id = $1`, [o.id, tier]);
+    };
+    for (const s of [archivedCt, oldCt, mr, other]) await set(s.objects[0]!, 'Archive');
+    await set(coldCt.objects[0]!, 'Cold');
+
+    const ack = parseAck(
+      (await h.module.get(Hl7InboundService).receive({
+        payload: Buffer.from(ormO01({ controlId: 'PF-ORM-1', accession: 'ACC-PF-1', patientId: 'PF-1', issuer: 'NORTHSIDE', modality: 'CT', start: '20261201090000' }), 'utf8'),
+        receivedAt: new Date(),
+        peer: '127.0.0.1:40000',
+      })).ack.toString('utf8'),
+    );
+    expect(ack.code).toBe('AA');
+
+    const run = await h.prefetch.run();
+    expect(run.triggers).toBe(1);
+    expect(run.objects).toBe(2);
+    for (const s of [archivedCt, coldCt]) {
+      expect((await indexTier(h, s.objects[0]!.id)).tier).toBe('Hot');
+      expect(await storeTier(h.blob, s.objects[0]!.blobKey)).toBe('Hot');
+    }
+    for (const s of [oldCt, mr, other]) {
+      expect((await indexTier(h, s.objects[0]!.id)).tier).toBe('Archive');
+      expect(await storeTier(h.blob, s.objects[0]!.blobKey)).toBe('Archive');
+    }
+    // Each order is a trigger once.
+    expect((await h.prefetch.run()).triggers).toBe(0);
+  });
+});
+
+describe('storage verification', () => {
+  it('finds a blob corrupted and a blob removed behind the archive’s back, records each, alerts on /metrics, deletes nothing', async () => {
+    const study = await storeStudy(h, { modality: 'DX', studyDate: '20261101', objects: 4 });
+    const [intact, rewritten, silent, removed] = study.objects as [typeof study.objects[0], typeof study.objects[0], typeof study.objects[0], typeof study.objects[0]];
+    const container = BlobServiceClient.fromConnectionString(env.config.blob.connectionString).getContainerClient(env.config.blob.container);
+    // Rewritten with other bytes of the same size (the store's MD5 changes with them).
+    const other = Buffer.from(rewritten.bytes);
+    other.writeUInt8(other.readUInt8(other.length - 1) ^ 0xff, other.length - 1);
+    await container.getBlockBlobClient(rewritten.blobKey).upload(other, other.length);
+    // Rewritten keeping the original MD5 property: only reading it back finds it.
+    const flipped = Buffer.from(silent.bytes);
+    flipped.writeUInt8(flipped.readUInt8(flipped.length - 2) ^ 0xff, flipped.length - 2);
+    await container.getBlockBlobClient(silent.blobKey).upload(flipped, flipped.length);
+    await container.getBlobClient(silent.blobKey).setHTTPHeaders({ blobContentMD5: createHash('md5').update(silent.bytes).digest() });
+    await container.getBlobClient(removed.blobKey).delete();
+
+    const run = await h.verification.run({ samplePercent: 100 });
+    expect(run.checked).toBeGreaterThanOrEqual(4);
+    const findings = await h.verification.failures(undefined, 100, 0);
+    const of = (o: { sopInstanceUid: string }) => findings.find((f) => f.sopInstanceUid === o.sopInstanceUid);
+    expect(of(intact)).toBeUndefined();
+    expect(of(rewritten)).toMatchObject({ status: 'corrupt', studyUid: study.studyUid });
+    expect(of(silent)).toMatchObject({ status: 'corrupt', method: 'sha256' });
+    expect(of(removed)).toMatchObject({ status: 'missing' });
+    expect((await h.verification.failures('missing', 100, 0)).map((f) => f.sopInstanceUid)).toEqual([removed.sopInstanceUid]);
+    const metrics = await h.module.get(MetricsService).registry.metrics();
+    expect(metrics).toMatch(/vna_storage_verification_failures\{status="missing"\} 1/);
+    expect(metrics).toMatch(/vna_storage_verification_failures\{status="corrupt"\} 2/);
+    // Nothing was "fixed": the index rows and the bad blobs are all still there.
+    const [count] = (await h.db.query(`SELECT count(*)::int AS n FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk WHERE st.study_uid = $1`, [study.studyUid])) as { n: number }[];
+    expect(count!.n).toBe(4);
+    expect(await h.blob.properties(rewritten.blobKey)).toBeDefined();
+    await expect(h.blob.read(removed.blobKey)).rejects.toBeInstanceOf(BlobStoreError);
+  });
+});
