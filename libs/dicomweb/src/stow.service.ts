@@ -18,6 +18,9 @@ const FAILURE_REASON: Record<IngestErrorCode | 'NOT_DICOM_PART', number> = {
   MISSING_ATTRIBUTE: 0xa900,
   MISMATCH: 0xa900,
   STUDY_MISMATCH: 0xa900,
+  INVALID_REJECTION_NOTE: 0xa900,
+  // Refused: Not Authorized (PS3.7 C.5): an instance an IOCM rejection note rejected, sent again.
+  REJECTED_INSTANCE: 0x0124,
   UNSUPPORTED_TRANSFER_SYNTAX: 0xc122,
   TOO_LARGE: 0xa700,
   OUT_OF_RESOURCES: 0xa700,

@@ -23,6 +23,8 @@ export const DimseStatus = {
   SubOperationsCompleteWithFailures: 0xb000,
   /** Failure: SOP Class not supported (PS3.7 C.5). */
   SopClassNotSupported: 0x0122,
+  /** Refused: Not Authorized (PS3.7 C.5): here, a re-send of an instance an IOCM rejection note rejected. */
+  NotAuthorized: 0x0124,
 } as const;
 
 /** A refused C-STORE: the status says which kind of failure, the Error Comment says why (max 64 chars). */
@@ -34,7 +36,10 @@ export function cStoreFailureStatus(code: IngestErrorCode): number {
     case 'MISSING_ATTRIBUTE':
     case 'MISMATCH':
     case 'STUDY_MISMATCH':
+    case 'INVALID_REJECTION_NOTE':
       return DimseStatus.DataSetDoesNotMatchSopClass;
+    case 'REJECTED_INSTANCE':
+      return DimseStatus.NotAuthorized;
     default:
       return DimseStatus.CannotUnderstand;
   }

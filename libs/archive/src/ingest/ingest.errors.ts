@@ -11,7 +11,11 @@ export type IngestErrorCode =
   | 'MISMATCH'
   | 'STUDY_MISMATCH'
   | 'OUT_OF_RESOURCES'
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A re-send of an instance an IOCM rejection note rejected, with the re-send policy `reject`. */
+  | 'REJECTED_INSTANCE'
+  /** A Key Object Selection rejection note that cannot be applied (no evidence, unknown title code). */
+  | 'INVALID_REJECTION_NOTE';
 
 export class IngestError extends Error {
   constructor(
