@@ -99,6 +99,14 @@ interface Row {
   [key: string]: unknown;
 }
 
+/**
+ * A study or series answers only while it holds a current instance: one whose instances were all
+ * rejected (IHE IOCM) or whose series were all moved or joined elsewhere (corrections) is gone
+ * from query, and from the counts.
+ */
+const STUDY_VISIBLE = (st: string): string => `EXISTS (SELECT 1 FROM series vs JOIN instance vi ON vi.series_fk = vs.id AND vi.is_current WHERE vs.study_fk = ${st}.id)`;
+const SERIES_VISIBLE = (se: string): string => `EXISTS (SELECT 1 FROM instance vi WHERE vi.series_fk = ${se}.id AND vi.is_current)`;
+
 /** The index patient rows of the same current patient as `p` (after merges, every identity it had). */
 const SAME_PATIENT = 'SELECT pp.id FROM patient pp WHERE pp.current_patient_id = p.current_patient_id AND pp.current_issuer = p.current_issuer';
 
@@ -146,7 +154,9 @@ export class QueryService {
       from = 'instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk';
       where.push('i.is_current');
     } else if (level === 'PATIENT') {
-      where.push('EXISTS (SELECT 1 FROM study s0 WHERE s0.patient_fk = p.id)');
+      where.push(`EXISTS (SELECT 1 FROM study s0 WHERE s0.patient_fk = p.id AND ${STUDY_VISIBLE('s0')})`);
+    } else {
+      where.push(level === 'STUDY' ? STUDY_VISIBLE('st') : SERIES_VISIBLE('se'));
     }
     for (const tag of returned) {
       const computed = this.computedColumn(tag, level);
@@ -178,6 +188,7 @@ export class QueryService {
       if (lookupTag(tag)?.vr === 'PN') return matchText(`(${base} -> 0 ->> 'Alphabetic')`, value.split('=')[0] ?? '', p, true);
       return matchText(`(${base} ->> 0)`, value, p);
     }
+    if (tag === Tag.PatientID) return this.patientId(def.column, value, p);
     switch (def.kind) {
       case 'pn':
         return this.personName(def.column, value, p);
@@ -208,6 +219,19 @@ export class QueryService {
   }
 
   /**
+   * Patient ID: the current identity, or (a single value without wildcards) one of the patient's
+   * other identifiers as received, in OtherPatientIDsSequence (0010,1002, indexed) or the retired
+   * OtherPatientIDs (0010,1000): a patient known elsewhere under another id is found by it.
+   */
+  private patientId(column: string, value: string, p: SqlParams): string | undefined {
+    const own = matchText(column, value, p);
+    if (!own || /[*?\\]/.test(value)) return own;
+    const item = p.add(JSON.stringify([{ [tagToHex(Tag.PatientID)]: { Value: [value] } }]));
+    const retired = p.add(JSON.stringify([value]));
+    return `(${own} OR p.attributes -> '${tagToHex(Tag.OtherPatientIDsSequence)}' -> 'Value' @> ${item}::jsonb OR p.attributes -> '00101000' -> 'Value' @> ${retired}::jsonb)`;
+  }
+
+  /**
    * PN matching: a value with '=' matches each given group against its own column; without, any
    * group may match. Case-insensitive for the alphabetic group (PS3.4 C.2.2.2.1).
    */
@@ -227,19 +251,19 @@ export class QueryService {
     const instancesOfStudy = 'SELECT count(*) FROM instance ci JOIN series cs ON cs.id = ci.series_fk WHERE cs.study_fk = st.id AND ci.is_current';
     switch (tag) {
       case Tag.ModalitiesInStudy:
-        return RANK[level] >= RANK.STUDY ? `(SELECT array_agg(DISTINCT cm.modality) FROM series cm WHERE cm.study_fk = st.id AND cm.modality IS NOT NULL) AS modalities_in_study` : undefined;
+        return RANK[level] >= RANK.STUDY ? `(SELECT array_agg(DISTINCT cm.modality) FROM series cm WHERE cm.study_fk = st.id AND cm.modality IS NOT NULL AND ${SERIES_VISIBLE('cm')}) AS modalities_in_study` : undefined;
       case Tag.SOPClassesInStudy:
         return RANK[level] >= RANK.STUDY ? `(SELECT array_agg(DISTINCT ci.sop_class_uid) FROM instance ci JOIN series cs ON cs.id = ci.series_fk WHERE cs.study_fk = st.id AND ci.is_current) AS sop_classes_in_study` : undefined;
       case Tag.NumberOfStudyRelatedSeries:
-        return RANK[level] >= RANK.STUDY ? `(SELECT count(*) FROM series cs WHERE cs.study_fk = st.id) AS n_study_series` : undefined;
+        return RANK[level] >= RANK.STUDY ? `(SELECT count(*) FROM series cs WHERE cs.study_fk = st.id AND ${SERIES_VISIBLE('cs')}) AS n_study_series` : undefined;
       case Tag.NumberOfStudyRelatedInstances:
         return RANK[level] >= RANK.STUDY ? `(${instancesOfStudy}) AS n_study_instances` : undefined;
       case Tag.NumberOfSeriesRelatedInstances:
         return RANK[level] >= RANK.SERIES ? `(SELECT count(*) FROM instance ci WHERE ci.series_fk = se.id AND ci.is_current) AS n_series_instances` : undefined;
       case Tag.NumberOfPatientRelatedStudies:
-        return `(SELECT count(*) FROM study cs WHERE cs.patient_fk IN (${SAME_PATIENT})) AS n_patient_studies`;
+        return `(SELECT count(*) FROM study cs WHERE cs.patient_fk IN (${SAME_PATIENT}) AND ${STUDY_VISIBLE('cs')}) AS n_patient_studies`;
       case Tag.NumberOfPatientRelatedSeries:
-        return `(SELECT count(*) FROM series cs JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk IN (${SAME_PATIENT})) AS n_patient_series`;
+        return `(SELECT count(*) FROM series cs JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk IN (${SAME_PATIENT}) AND ${SERIES_VISIBLE('cs')}) AS n_patient_series`;
       case Tag.NumberOfPatientRelatedInstances:
         return `(SELECT count(*) FROM instance ci JOIN series cs ON cs.id = ci.series_fk JOIN study ct ON ct.id = cs.study_fk WHERE ct.patient_fk IN (${SAME_PATIENT}) AND ci.is_current) AS n_patient_instances`;
       case Tag.InstanceAvailability:
@@ -270,10 +294,10 @@ export class QueryService {
 
   private compose(row: Row, request: QueryRequest, returned: readonly number[]): DicomJson {
     const { level } = request;
-    const stored: DicomJson = { ...row.p_attrs, ...row.p_overlay, ...(row.st_attrs ?? {}), ...(row.se_attrs ?? {}) };
-    let instanceJson: DicomJson | undefined;
-    if (typeof row['metadata'] === 'string') instanceJson = JSON.parse(row['metadata']) as DicomJson;
-    if (instanceJson) Object.assign(stored, instanceJson);
+    // An instance's own header is the base; the index's patient, study and series values win over
+    // it (a merge, a correction or a moved series changes those rows, never the stored header).
+    const instanceJson = typeof row['metadata'] === 'string' ? (JSON.parse(row['metadata']) as DicomJson) : undefined;
+    const stored: DicomJson = { ...instanceJson, ...row.p_attrs, ...row.p_overlay, ...(row.st_attrs ?? {}), ...(row.se_attrs ?? {}) };
     const out: DicomJson = {};
     const put = (tag: number, attr: DicomJsonAttribute | undefined): void => {
       if (attr) out[tagToHex(tag)] = attr;
