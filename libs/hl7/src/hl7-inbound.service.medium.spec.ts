@@ -125,6 +125,23 @@ describe('Hl7InboundService (local profile)', () => {
     expect(await rows(h, 'IN-DUP-1')).toHaveLength(1);
   });
 
+  it('answers a copy applied by another process (a restart, another instance) with the same ACK, undoing its handler’s writes', async () => {
+    const payload = message('ADT^A08^ADT_A01', 'IN-DUP-OTHER-1');
+    const first = await receive(h, payload);
+    // A second listener process on the same database has not seen the control id: it runs the
+    // message, finds the row at the end, undoes its transaction and answers from the row.
+    const other = await startHl7(env, HANDLERS);
+    try {
+      const again = await receive(other, payload);
+      expect(again.ack.equals(first.ack)).toBe(true);
+      expect(again.duplicate).toBe(true);
+    } finally {
+      await other.close();
+    }
+    expect((await effects(h)).filter((e) => e.value === 'A08:IN-DUP-OTHER-1')).toHaveLength(1);
+    expect(await rows(h, 'IN-DUP-OTHER-1')).toHaveLength(1);
+  });
+
   it('refuses a different message under a control id already used (AR 205), keeping the first', async () => {
     await receive(h, message('ADT^A08^ADT_A01', 'IN-REUSE-1'));
     const other = await receive(h, message('ADT^A08^ADT_A01', 'IN-REUSE-1', 'PID|1||P-2^^^NORTHSIDE^MR||Other^Person'));

@@ -7,7 +7,7 @@ import { AllowedSenders } from './allowed-senders.js';
 import { type AckCode, type AckError, ackControlId, buildAck } from './hl7-ack.js';
 import { encodeHl7 } from './hl7-charset.js';
 import { type Hl7Handler, Hl7ErrorCode, Hl7HandlerRegistry, type Hl7HandlerResult, Hl7ProcessingError } from './hl7-handler.js';
-import { Hl7MessageRepository } from './hl7-message.repository.js';
+import { Hl7MessageRepository, type NewHl7Message } from './hl7-message.repository.js';
 import { Hl7Metrics } from './hl7-metrics.js';
 import { checkHeader, type Hl7HeaderFields, type ParsedHl7Message, parseHl7 } from './hl7-parser.js';
 
@@ -30,6 +30,7 @@ export interface InboundAnswer {
 }
 
 const MAX_LOGGED_PATIENT_IDS = 20;
+const RECENT_KEYS = 10_000;
 
 /** PID-3.1 of every repetition: what the log is searchable by when a handler did not say. */
 function pid3Ids(message: ParsedHl7Message): string[] {
@@ -63,15 +64,43 @@ class HandlerRefusal extends Error {
   }
 }
 
+/** Its sender and control id have a row already: the transaction is undone and the message claimed instead. */
+class AlreadyReceived extends Error {}
+
+/**
+ * How `apply` writes the message: `end`, under a reserved id together with its outcome once known
+ * (one statement; the common case); `claim`, first, looking at the row a copy already has.
+ */
+type WriteMode = 'end' | 'claim';
+
+function newMessage(f: Flow): NewHl7Message {
+  const { message } = f;
+  return {
+    sendingApplication: message.sendingApplication,
+    sendingFacility: message.sendingFacility,
+    controlId: message.controlId,
+    messageType: message.messageType,
+    triggerEvent: message.triggerEvent,
+    version: message.version,
+    characterSet: message.characterSet,
+    decodedAs: message.charset,
+    raw: f.frame.payload,
+    contentDigest: f.contentDigest,
+    peer: f.frame.peer,
+    receivedAt: f.frame.receivedAt,
+  };
+}
+
 function asAckError(e: Hl7ProcessingError): AckError {
   return { code: e.code, text: e.message, location: e.location };
 }
 
 /**
  * The HL7 inbound flow for one message (HL7 2.5.1 2.9.2, original acknowledgement mode):
- * parse; in ONE transaction write the raw message (or find the outcome its sender and control id
- * already have), check the header, the sender and that a handler exists, run the handler, write
- * the outcome and the ACK; commit; only then is the ACK returned to be sent. An
+ * parse; in ONE transaction check the header, the sender and that a handler exists, run the
+ * handler, write the raw message with its outcome and ACK (or, when its sender and control id
+ * already have a row, undo that and answer from the row: see `applyOnce`); commit; only then is
+ * the ACK returned to be sent. An
  * Hl7ProcessingError from the handler rolls the transaction back (its writes with it; no savepoint
  * round trips on the common path) and a second transaction keeps the message as AE/AR with its
  * ERR; any other error undoes everything and answers AE 207, so that the sender may send the
@@ -81,6 +110,8 @@ function asAckError(e: Hl7ProcessingError): AckError {
 export class Hl7InboundService {
   private readonly logger = new Logger('HL7');
   private readonly senders: AllowedSenders;
+  /** Sender and control id of the last RECENT_KEYS messages, oldest first (`applyOnce`). */
+  private readonly recentKeys = new Set<string>();
   /** Unknown senders already warned about (once per sender and process, not once per message). */
   private readonly warnedSenders = new Set<string>();
 
@@ -114,12 +145,12 @@ export class Hl7InboundService {
     const flow: Flow = { frame, message, header, contentDigest: parsed.contentDigest, headerError, handler, metricType, what };
     try {
       try {
-        return await withTransaction(this.db, (tx) => this.apply(tx, flow));
+        return await this.applyOnce(flow);
       } catch (e) {
         if (!(e instanceof HandlerRefusal)) throw e;
         // The handler found the content wrong: its writes went with the transaction; the outcome is kept in a new one.
         this.logger.log(`${what} not applied (${e.error.status} ${e.error.code}): ${e.error.message}`);
-        return await withTransaction(this.db, (tx) => this.apply(tx, flow, e.error));
+        return await this.applyOnce(flow, e.error);
       }
     } catch (e) {
       this.logger.error(`${what} failed, nothing kept (AE ${Hl7ErrorCode.ApplicationInternalError}): ${(e as Error).stack ?? String(e)}`);
@@ -129,26 +160,36 @@ export class Hl7InboundService {
   }
 
   /**
-   * One transaction: the raw message claimed (or its earlier outcome found), the checks, the
-   * handler's effects, the outcome and ACK. With `refused`, the handler already refused the
-   * message in a transaction that was rolled back: only the message and that outcome are kept.
+   * The message in one transaction, written at its end; when its sender and control id turn out
+   * to have a row already (a re-sent copy, or a copy committed meanwhile on another connection),
+   * that transaction is undone and a second one claims the row first and looks at it.
    */
-  private async apply(tx: SqlRunner, f: Flow, refused?: Hl7ProcessingError): Promise<InboundAnswer> {
+  private async applyOnce(f: Flow, refused?: Hl7ProcessingError): Promise<InboundAnswer> {
+    // A control id this process has seen lately (a re-send after a lost ACK, most often on the same
+    // link) is claimed first, so that its handler does not run only to be undone.
+    const key = `${f.message.sendingFacility}\u0000${f.message.sendingApplication}\u0000${f.message.controlId}`;
+    const mode: WriteMode = this.recentKeys.has(key) ? 'claim' : 'end';
+    this.recentKeys.delete(key);
+    this.recentKeys.add(key);
+    if (this.recentKeys.size > RECENT_KEYS) this.recentKeys.delete(this.recentKeys.values().next().value!);
+    if (mode === 'claim') return withTransaction(this.db, (tx) => this.apply(tx, f, 'claim', refused));
+    try {
+      return await withTransaction(this.db, (tx) => this.apply(tx, f, 'end', refused));
+    } catch (e) {
+      if (!(e instanceof AlreadyReceived)) throw e;
+      return withTransaction(this.db, (tx) => this.apply(tx, f, 'claim', refused));
+    }
+  }
+
+  /**
+   * One transaction: the checks, the handler's effects, the raw message with the outcome and ACK
+   * (`mode` says whether the message is claimed first, its earlier outcome found, or written at
+   * the end). With `refused`, the handler already refused the message in a transaction that was
+   * rolled back: only the message and that outcome are kept.
+   */
+  private async apply(tx: SqlRunner, f: Flow, mode: WriteMode, refused?: Hl7ProcessingError): Promise<InboundAnswer> {
     const { message, header, metricType, what } = f;
-    const claim = await this.messages.claim(tx, {
-      sendingApplication: message.sendingApplication,
-      sendingFacility: message.sendingFacility,
-      controlId: message.controlId,
-      messageType: message.messageType,
-      triggerEvent: message.triggerEvent,
-      version: message.version,
-      characterSet: message.characterSet,
-      decodedAs: message.charset,
-      raw: f.frame.payload,
-      contentDigest: f.contentDigest,
-      peer: f.frame.peer,
-      receivedAt: f.frame.receivedAt,
-    });
+    const claim = mode === 'claim' ? await this.messages.claim(tx, newMessage(f)) : { kind: 'new' as const, id: await this.messages.reserveId(tx) };
     if (claim.kind === 'final') {
       if (!claim.sameContent) {
         this.logger.warn(`${what}: the control id was used before for a different message; refused (AR ${Hl7ErrorCode.DuplicateKeyIdentifier}), nothing applied`);
@@ -162,9 +203,9 @@ export class Hl7InboundService {
     const refusal = f.headerError ?? this.senderRefusal(message, what) ?? this.handlerRefusal(message);
     if (refusal) {
       this.logger.warn(`${what} refused (AR ${refusal.code}): ${refusal.message}`);
-      return this.stored(tx, claim.id, header, { status: 'AR', final: false, error: refusal, patientIds: pid3Ids(message) }, metricType);
+      return this.stored(tx, f, mode, claim.id, { status: 'AR', final: false, error: refusal, patientIds: pid3Ids(message) });
     }
-    if (refused) return this.stored(tx, claim.id, header, { status: refused.status, final: true, error: refused, patientIds: pid3Ids(message) }, metricType);
+    if (refused) return this.stored(tx, f, mode, claim.id, { status: refused.status, final: true, error: refused, patientIds: pid3Ids(message) });
     let result: Hl7HandlerResult | void;
     try {
       result = await f.handler!(message, { tx, messageId: claim.id, actor: `${message.sendingApplication}@${message.sendingFacility}` });
@@ -174,7 +215,7 @@ export class Hl7InboundService {
     }
     this.logger.debug(`${what} applied`);
     const patientIds = result?.patientIds?.length ? [...result.patientIds].slice(0, MAX_LOGGED_PATIENT_IDS) : pid3Ids(message);
-    return this.stored(tx, claim.id, header, { status: 'AA', final: true, note: result?.note, patientIds }, metricType);
+    return this.stored(tx, f, mode, claim.id, { status: 'AA', final: true, note: result?.note, patientIds });
   }
 
   /** Production takes messages only from VNA_HL7_ALLOWED_SENDERS; other profiles warn and take them. */
@@ -204,16 +245,18 @@ export class Hl7InboundService {
 
   private async stored(
     tx: SqlRunner,
+    f: Flow,
+    mode: WriteMode,
     id: string,
-    header: Hl7HeaderFields,
     o: { status: AckCode; final: boolean; error?: Hl7ProcessingError; note?: string; patientIds: readonly string[] },
-    metricType: string,
   ): Promise<InboundAnswer> {
     const controlId = ackControlId();
     const error = o.error ? asAckError(o.error) : undefined;
-    const ack = buildAck({ header, code: o.status, error, controlId, now: new Date() });
-    await this.messages.record(tx, id, { status: o.status, final: o.final, error, note: o.note, ack: ack.text, ackControlId: controlId, patientIds: o.patientIds });
-    return { ack: ack.bytes, status: o.status, metricType, duplicate: false };
+    const ack = buildAck({ header: f.header, code: o.status, error, controlId, now: new Date() });
+    const outcome = { status: o.status, final: o.final, error, note: o.note, ack: ack.text, ackControlId: controlId, patientIds: o.patientIds };
+    if (mode === 'claim') await this.messages.record(tx, id, outcome);
+    else if (!(await this.messages.insertProcessed(tx, id, newMessage(f), outcome))) throw new AlreadyReceived();
+    return { ack: ack.bytes, status: o.status, metricType: f.metricType, duplicate: false };
   }
 
   private unstored(header: Hl7HeaderFields, status: AckCode, error: AckError, metricType: string): InboundAnswer {
