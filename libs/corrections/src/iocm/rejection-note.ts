@@ -96,6 +96,8 @@ export function parseRejectionNote(kos: DicomJson): RejectionNote | undefined {
       }
     }
   }
-  const unique = new Map(references.map((r) => [r.sopInstanceUid, r]));
+  // An instance named twice counts once, where it was first named.
+  const unique = new Map<string, RejectedReference>();
+  for (const r of references) if (!unique.has(r.sopInstanceUid)) unique.set(r.sopInstanceUid, r);
   return { code, meaning, references: [...unique.values()] };
 }
