@@ -93,13 +93,18 @@ export class CorrectionRepository {
     );
   }
 
-  /** Deletes study rows a correction created, if they hold no series (undefined otherwise: something arrived meanwhile). */
+  /** Deletes study rows a correction created, if they hold no series and nothing refers to them (false otherwise). */
   async deleteEmptyStudies(tx: SqlRunner, ids: readonly string[]): Promise<boolean> {
     if (ids.length === 0) return true;
     const used: unknown[] = await tx.query(`SELECT 1 FROM series WHERE study_fk = ANY($1::bigint[]) LIMIT 1`, [ids]);
     if (used.length > 0) return false;
-    await tx.query(`DELETE FROM series_metadata WHERE series_fk IN (SELECT id FROM series WHERE study_fk = ANY($1::bigint[]))`, [ids]);
-    await tx.query(`DELETE FROM study WHERE id = ANY($1::bigint[])`, [ids]);
+    try {
+      await tx.query(`DELETE FROM study WHERE id = ANY($1::bigint[])`, [ids]);
+    } catch (e) {
+      // Something else came to refer to the study meanwhile (an order link, say): it stays, the undo is refused.
+      if ((e as { code?: string }).code === '23503') return false;
+      throw e;
+    }
     return true;
   }
 

@@ -167,7 +167,7 @@ export class CorrectionService {
       await this.repo.writeStudies(tx, c.before.studies);
       await this.repo.writeSeries(tx, c.before.series);
       if (!(await this.repo.deleteEmptyStudies(tx, c.after.created))) {
-        throw new CorrectionError('conflict', `objects arrived in the study correction ${id} created: it cannot be removed`);
+        throw new CorrectionError('conflict', `the study correction ${id} created holds objects or is referred to (an order link) now: it cannot be removed`);
       }
       return this.repo.markUndone(tx, id, actor.user, reason);
     });

@@ -219,4 +219,14 @@ describe('corrections', () => {
     expect(await count()).toBe(recorded);
     expect(tagToHex(Tag.StudyInstanceUID)).toBe('0020000D');
   });
+
+  it('refuses to undo a split once objects arrived in the new study (a new series under its UID), changing nothing', async () => {
+    const split = await h.corrections.splitStudy(A, [a1[0]!.seriesUid], undefined, 'two exams', HIM);
+    const newStudy = String(split.request['studyUid']);
+    await storeObject(h, { studyUid: newStudy, seriesUid: uid(), extra: [{ tag: Tag.PatientID, vr: 'LO', value: 'P-A' }] });
+    const before = await indexSnapshot(h);
+    await expect(h.corrections.undo(split.id, 'one exam', HIM)).rejects.toMatchObject({ kind: 'conflict', message: expect.stringMatching(/holds objects/) });
+    expect(await indexSnapshot(h)).toEqual(before);
+    expect((await h.corrections.get(split.id)).undoneAt).toBeNull();
+  });
 });
