@@ -10,7 +10,7 @@ import {
   LegalHoldService,
   LifecycleClock,
   LifecycleModule,
-  LifecycleScheduler,
+  LifecycleJobs,
   PrefetchService,
   RehydrationService,
   RetentionService,
@@ -35,7 +35,7 @@ export interface LifecycleHarness extends ArchiveHarness {
   readonly holds: LegalHoldService;
   readonly verification: VerificationService;
   readonly prefetch: PrefetchService;
-  readonly scheduler: LifecycleScheduler;
+  readonly jobs: LifecycleJobs;
 }
 
 export async function startLifecycle(env: MediumEnv, features: readonly (Type | DynamicModule)[] = []): Promise<LifecycleHarness> {
@@ -55,7 +55,7 @@ export async function startLifecycle(env: MediumEnv, features: readonly (Type | 
     holds: module.get(LegalHoldService),
     verification: module.get(VerificationService),
     prefetch: module.get(PrefetchService),
-    scheduler: module.get(LifecycleScheduler),
+    jobs: module.get(LifecycleJobs),
   };
 }
 

@@ -7,6 +7,7 @@ import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule } from '#vna/dimse';
 import { IdentityModule } from '#vna/identity';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
+import { LifecycleApiModule } from '#vna/lifecycle';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
 
@@ -28,6 +29,7 @@ export class ApiModule {
         DicomNodesModule,
         DeadLettersModule,
         IdentityModule,
+        LifecycleApiModule,
         HealthModule,
       ],
     };

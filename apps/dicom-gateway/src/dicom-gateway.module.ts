@@ -5,6 +5,7 @@ import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DimseModule } from '#vna/dimse';
 import { IdentityIngestModule } from '#vna/identity';
 import { JobsModule } from '#vna/jobs';
+import { LifecycleModule } from '#vna/lifecycle';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
 
@@ -22,6 +23,7 @@ export class DicomGatewayModule {
         JobsModule.forRoot({ relay: true, consumeNodeQueue: true, consumeSharedQueue: false }),
         SpoolUploadModule,
         DimseModule,
+        LifecycleModule,
         IdentityIngestModule,
         HealthModule,
       ],

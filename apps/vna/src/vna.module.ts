@@ -8,6 +8,7 @@ import { DicomNodesModule, DimseModule } from '#vna/dimse';
 import { Hl7ListenerModule, Hl7MessagesModule } from '#vna/hl7';
 import { IdentityModule } from '#vna/identity';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
+import { LifecycleApiModule, LifecycleSchedulerModule } from '#vna/lifecycle';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
 
@@ -33,6 +34,8 @@ export class VnaModule {
         Hl7ListenerModule,
         Hl7MessagesModule,
         IdentityModule,
+        LifecycleApiModule,
+        LifecycleSchedulerModule,
         HealthModule,
       ],
     };

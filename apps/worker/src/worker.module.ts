@@ -3,10 +3,11 @@ import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { JobsModule } from '#vna/jobs';
 import { Hl7OutboundModule } from '#vna/identity';
+import { LifecycleSchedulerModule } from '#vna/lifecycle';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
 import { PersistenceModule } from '#vna/persistence';
 
-/** Relays the outbox and runs the shared queue's jobs. HTTP serves only /health and /metrics. */
+/** Relays the outbox, runs the shared queue's jobs and the scheduled lifecycle jobs. HTTP serves only /health and /metrics. */
 @Module({})
 export class WorkerModule {
   static for(config: VnaConfig): DynamicModule {
@@ -19,6 +20,7 @@ export class WorkerModule {
         BlobModule,
         JobsModule.forRoot({ relay: true, consumeNodeQueue: false, consumeSharedQueue: true }),
         Hl7OutboundModule,
+        LifecycleSchedulerModule,
         HealthModule,
       ],
     };

@@ -1,7 +1,7 @@
 export * from './lifecycle.module.js';
 export * from './lifecycle-clock.js';
 export * from './lifecycle.errors.js';
-export { LifecycleScheduler, type LifecycleJob } from './lifecycle.scheduler.js';
+export { LifecycleJobs, LifecycleScheduler, type LifecycleJob } from './lifecycle.scheduler.js';
 export { studyHeldSql } from './holds/legal-hold.sql.js';
 export { LegalHoldService, HOLD_TAG, MIRROR_HOLD_TOPIC, type PlaceHold } from './holds/legal-hold.service.js';
 export type { LegalHold } from './holds/legal-hold.repository.js';

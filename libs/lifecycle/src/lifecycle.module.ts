@@ -11,7 +11,7 @@ import { LegalHoldsController } from './http/legal-holds.controller.js';
 import { LifecycleController } from './http/lifecycle.controller.js';
 import { LifecycleClock } from './lifecycle-clock.js';
 import { LifecycleMetrics } from './lifecycle-metrics.js';
-import { LifecycleScheduler } from './lifecycle.scheduler.js';
+import { LifecycleJobs, LifecycleScheduler } from './lifecycle.scheduler.js';
 import { PrefetchRepository } from './prefetch/prefetch.repository.js';
 import { PrefetchService } from './prefetch/prefetch.service.js';
 import { RetentionRepository } from './retention/retention.repository.js';
@@ -24,13 +24,13 @@ import { TieringService } from './tiering/tiering.service.js';
 import { VerificationRepository } from './verification/verification.repository.js';
 import { VerificationService } from './verification/verification.service.js';
 
-const SERVICES = [LegalHoldService, DeletionService, RetentionService, TieringService, RehydrationService, VerificationService, PrefetchService, LifecycleScheduler];
+const SERVICES = [LegalHoldService, DeletionService, RetentionService, TieringService, RehydrationService, VerificationService, PrefetchService, LifecycleJobs];
 
 /**
  * Storage lifecycle: tiers and rehydration, retention, legal holds, the deletion workflow,
  * storage verification, prefetch of priors. Registers the retrieve hooks (Archive-tier reads
- * start rehydration; retrieves note last access), its outbox job handlers and a health detail;
- * runs the scheduled jobs where VNA_LIFECYCLE_JOBS is on. Needs PersistenceModule, BlobModule,
+ * start rehydration; retrieves note last access), its outbox job handlers and a health detail.
+ * Every process that retrieves imports it (api, dicom-gateway, worker, vna). Needs PersistenceModule, BlobModule,
  * JobsModule and ObservabilityModule in the application (they are global).
  */
 @Module({
@@ -73,3 +73,7 @@ export class LifecycleModule implements OnModuleInit {
 /** /api/v1/lifecycle, /api/v1/retention, /api/v1/legal-holds: for the app that serves the administration API. */
 @Module({ imports: [LifecycleModule], controllers: [LifecycleController, RetentionController, LegalHoldsController] })
 export class LifecycleApiModule {}
+
+/** The scheduled lifecycle jobs: for the worker and the all-in-one app (VNA_LIFECYCLE_JOBS turns them off). */
+@Module({ imports: [LifecycleModule], providers: [LifecycleScheduler] })
+export class LifecycleSchedulerModule {}

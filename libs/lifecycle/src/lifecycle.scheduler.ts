@@ -15,21 +15,10 @@ const LOCKS = { cycle: 0x7663_6c01, verify: 0x7663_6c02 } as const;
 
 export type LifecycleJob = 'rehydration' | 'prefetch' | 'tiering' | 'retention' | 'verification';
 
-/**
- * The scheduled lifecycle jobs (where VNA_LIFECYCLE_JOBS is on: the worker and the all-in-one
- * app). Every VNA_LIFECYCLE_INTERVAL_SECONDS: rehydration status, prefetch, tiering, retention
- * (expiries, then proposals); every VNA_LIFECYCLE_VERIFY_INTERVAL_SECONDS: storage verification.
- * A PostgreSQL advisory lock lets one process of the cluster run each at a time.
- */
+/** The lifecycle jobs by name, run now (POST /api/v1/lifecycle/jobs/{job}, the scheduler, tests). */
 @Injectable()
-export class LifecycleScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('LifecycleJobs');
-  private readonly timers: NodeJS.Timeout[] = [];
-  private running = Promise.resolve();
-
+export class LifecycleJobs {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @Inject(VNA_CONFIG) private readonly config: VnaConfig,
     private readonly rehydration: RehydrationService,
     private readonly prefetch: PrefetchService,
     private readonly tiering: TieringService,
@@ -38,27 +27,7 @@ export class LifecycleScheduler implements OnApplicationBootstrap, OnApplication
     private readonly verification: VerificationService,
   ) {}
 
-  onApplicationBootstrap(): void {
-    if (!this.config.lifecycle.jobs) return;
-    const every = (ms: number, work: () => Promise<void>): void => {
-      const timer = setInterval(() => void (this.running = this.running.then(work)), ms);
-      timer.unref();
-      this.timers.push(timer);
-    };
-    every(this.config.lifecycle.intervalMs, () => this.locked(LOCKS.cycle, () => this.cycle()));
-    every(this.config.lifecycle.verifyIntervalMs, () => this.locked(LOCKS.verify, async () => void (await this.verification.run())));
-    // Gauges for /metrics (objects and bytes per tier, verification failures) once at start, then after each cycle:
-    // counting over the whole index is not for every scrape.
-    this.running = this.gauges();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-    await this.running;
-  }
-
-  /** One job now (POST /api/v1/lifecycle/jobs/{job}), whatever the schedule. */
-  async runNow(job: LifecycleJob): Promise<Record<string, unknown>> {
+  async run(job: LifecycleJob): Promise<Record<string, unknown>> {
     switch (job) {
       case 'rehydration':
         return { ...(await this.rehydration.poll()) };
@@ -75,20 +44,59 @@ export class LifecycleScheduler implements OnApplicationBootstrap, OnApplication
     }
   }
 
+  /** Gauges for /metrics (objects and bytes per tier, verification failures), counted from the index. */
+  async gauges(): Promise<void> {
+    await this.tiering.refreshGauges().catch(() => undefined);
+    await this.verification.refreshGauges().catch(() => undefined);
+  }
+}
+
+/**
+ * The scheduled lifecycle jobs, in the apps that import LifecycleSchedulerModule (the worker and
+ * the all-in-one app) where VNA_LIFECYCLE_JOBS is on. Every VNA_LIFECYCLE_INTERVAL_SECONDS: rehydration status, prefetch, tiering, retention
+ * (expiries, then proposals); every VNA_LIFECYCLE_VERIFY_INTERVAL_SECONDS: storage verification.
+ * A PostgreSQL advisory lock lets one process of the cluster run each at a time.
+ */
+@Injectable()
+export class LifecycleScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('LifecycleJobs');
+  private readonly timers: NodeJS.Timeout[] = [];
+  private running = Promise.resolve();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(VNA_CONFIG) private readonly config: VnaConfig,
+    private readonly jobs: LifecycleJobs,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.lifecycle.jobs) return;
+    const every = (ms: number, work: () => Promise<void>): void => {
+      const timer = setInterval(() => void (this.running = this.running.then(work)), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.config.lifecycle.intervalMs, () => this.locked(LOCKS.cycle, () => this.cycle()));
+    every(this.config.lifecycle.verifyIntervalMs, () => this.locked(LOCKS.verify, async () => void (await this.jobs.run('verification'))));
+    // Gauges for /metrics (objects and bytes per tier, verification failures) once at start, then after each cycle:
+    // counting over the whole index is not for every scrape.
+    this.running = this.jobs.gauges();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.running;
+  }
+
   private async cycle(): Promise<void> {
     for (const job of ['rehydration', 'prefetch', 'tiering', 'retention'] as const) {
       try {
-        await this.runNow(job);
+        await this.jobs.run(job);
       } catch (e) {
         this.logger.error(`${job} job failed: ${(e as Error).message}`);
       }
     }
-    await this.gauges();
-  }
-
-  private async gauges(): Promise<void> {
-    await this.tiering.refreshGauges().catch(() => undefined);
-    await this.verification.refreshGauges().catch(() => undefined);
+    await this.jobs.gauges();
   }
 
   private async locked(key: number, work: () => Promise<void>): Promise<void> {

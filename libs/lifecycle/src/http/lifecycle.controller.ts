@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseEnumPipe, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, type Principal, RequireRole } from '#vna/auth';
-import { type LifecycleJob, LifecycleScheduler } from '../lifecycle.scheduler.js';
+import { type LifecycleJob, LifecycleJobs } from '../lifecycle.scheduler.js';
 import type { TierPolicy } from '../tiering/tier-policy.repository.js';
 import { TieringService } from '../tiering/tiering.service.js';
 import type { VerificationFinding } from '../verification/verification.repository.js';
@@ -18,7 +18,7 @@ export class LifecycleController {
   constructor(
     private readonly tiering: TieringService,
     private readonly verification: VerificationService,
-    private readonly scheduler: LifecycleScheduler,
+    private readonly jobs: LifecycleJobs,
   ) {}
 
   @Get('tier-policies')
@@ -57,6 +57,6 @@ export class LifecycleController {
   @RequireRole('admin')
   @ApiOperation({ summary: 'Run a lifecycle job now: rehydration, prefetch, tiering, retention or verification' })
   run(@Param('job', new ParseEnumPipe(JOBS)) job: LifecycleJob): Promise<Record<string, unknown>> {
-    return this.scheduler.runNow(job);
+    return this.jobs.run(job);
   }
 }

@@ -99,7 +99,7 @@ describe('retention', () => {
 
     h.clock.set(new Date('2028-01-02T00:00:00Z'));
     try {
-      expect(await h.scheduler.runNow('retention')).toMatchObject({ proposed: 1 });
+      expect(await h.jobs.run('retention')).toMatchObject({ proposed: 1 });
       const [proposal] = (await h.deletion.list('proposed', 100, 0)).filter((r) => r.studyUid === study.studyUid);
       expect(proposal).toMatchObject({ origin: 'retention', policyName: 'dx-8-years', expiresOn: '2028-01-01', approvalsNeeded: 2, approvals: [] });
       // Proposed once, however often the job runs; still there until approved.
