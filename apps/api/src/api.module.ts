@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { SpoolUploadModule } from '#vna/archive';
 import { AuthModule } from '#vna/auth';
 import { BlobModule } from '#vna/blob';
+import { CorrectionsModule } from '#vna/corrections';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule } from '#vna/dimse';
@@ -29,6 +30,7 @@ export class ApiModule {
         DicomNodesModule,
         DeadLettersModule,
         IdentityModule,
+        CorrectionsModule,
         LifecycleApiModule,
         HealthModule,
       ],

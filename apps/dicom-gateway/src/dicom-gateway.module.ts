@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { SpoolUploadModule } from '#vna/archive';
 import { BlobModule } from '#vna/blob';
+import { IocmIngestModule } from '#vna/corrections';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DimseModule } from '#vna/dimse';
 import { IdentityIngestModule } from '#vna/identity';
@@ -25,6 +26,7 @@ export class DicomGatewayModule {
         DimseModule,
         LifecycleModule,
         IdentityIngestModule,
+        IocmIngestModule,
         HealthModule,
       ],
     };

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ArchiveModule, SpoolUploadModule } from '#vna/archive';
 import { AuthModule } from '#vna/auth';
 import { BlobModule } from '#vna/blob';
+import { CorrectionsModule } from '#vna/corrections';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule, DimseModule } from '#vna/dimse';
@@ -34,6 +35,7 @@ export class VnaModule {
         Hl7ListenerModule,
         Hl7MessagesModule,
         IdentityModule,
+        CorrectionsModule,
         LifecycleApiModule,
         LifecycleSchedulerModule,
         HealthModule,

@@ -10,7 +10,7 @@ import { withTransaction } from '#vna/persistence';
 import { buildIndexRecord, MissingAttributeError } from './index-record.js';
 import { IngestActivity } from './ingest-activity.js';
 import { IngestError } from './ingest.errors.js';
-import { type InstanceSource, InstanceIndexRepository, type StoreOutcome } from './instance-index.repository.js';
+import { EarlierRowsError, type InstanceSource, InstanceIndexRepository, type StoreOutcome } from './instance-index.repository.js';
 import { Spool } from './spool.js';
 import { SpoolError, type SpoolInput, type SpoolWriter } from './spool-writer.js';
 
@@ -157,8 +157,11 @@ export class IngestService implements OnModuleInit {
       if (fast) return fast;
     } catch (e) {
       // The series remembered may be gone (a foreign key violation): the full path looks it up again.
-      if ((e as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw e;
-      this.index.forgetSeries(record.series.seriesUid);
+      // An object with hidden earlier rows (a rejected instance sent again) is the full path's to judge.
+      if (!(e instanceof EarlierRowsError)) {
+        if ((e as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw e;
+        this.index.forgetSeries(record.series.seriesUid);
+      }
     }
     for (let attempt = 1; ; attempt++) {
       try {

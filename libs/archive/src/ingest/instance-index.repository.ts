@@ -20,6 +20,18 @@ interface IdRow {
   id: string;
 }
 
+/**
+ * The fast path inserted an object whose SOP Instance UID has earlier rows, none current (an
+ * instance an IOCM rejection note hid), or one a guard's fast path check flagged: its transaction
+ * is rolled back and the full path, where the guards see it, takes the object.
+ */
+export class EarlierRowsError extends Error {
+  constructor() {
+    super('the SOP Instance UID has earlier, hidden rows');
+    this.name = 'EarlierRowsError';
+  }
+}
+
 /** Where the top-level bulk values other than pixel data are in the file (for their BulkDataURIs). */
 function bulkElements(spooled: SpooledObject): string | null {
   if (!spooled.bulkAddressable) return null;
@@ -131,17 +143,21 @@ export class InstanceIndexRepository {
     follow: (payloadsSql: string, firstParam: number) => { cte: string; select: string; params: unknown[] },
   ): Promise<StoreOutcome | undefined> {
     const known = this.knownSeries.get(record.series.seriesUid);
-    if (!known) return undefined;
+    if (!known || this.hooks.needsFullPath(record)) return undefined;
     const insert = instanceInsert(record, spooled, source, spoolNode, known.seriesId, 1);
     const then = follow(`SELECT jsonb_build_object('instanceId', id::text) AS payload FROM ins`, insert.params.length + 1);
-    const rows: { id: string | null }[] = await run.query(
+    const rows: { id: string | null; earlier: boolean }[] = await run.query(
       `WITH ins AS (INSERT INTO instance ${insert.sql} ON CONFLICT (sop_instance_uid) WHERE is_current DO NOTHING RETURNING id),
        ${then.cte}
-       SELECT (SELECT id FROM ins) AS id, ${then.select} AS woken`,
+       SELECT (SELECT id FROM ins) AS id, ${then.select} AS woken,
+              EXISTS (SELECT 1 FROM instance x WHERE x.sop_instance_uid = $1) OR ${this.hooks.fastPathChecks()} AS earlier`,
       [...insert.params, ...then.params],
     );
     const id = rows[0]?.id;
     if (!id) return undefined;
+    // The statement's snapshot does not see its own insert: any row seen is an earlier one, not
+    // current. Either that or a guard's check: the full path decides (this transaction rolls back).
+    if (rows[0]?.earlier) throw new EarlierRowsError();
     return { kind: 'stored', instanceId: String(id), studyId: known.studyId, seriesId: known.seriesId };
   }
 
@@ -153,6 +169,7 @@ export class InstanceIndexRepository {
     // versions of one object queue up instead of colliding on the "one current row" index. The lock
     // is its own statement: the next one then reads with a snapshot taken after the wait.
     await tx.query(`SELECT pg_advisory_xact_lock(7341, hashtext($1))`, [instance.sopInstanceUid]);
+    for (const guard of this.hooks.guards()) await guard.check(tx, { record, sha256: spooled.sha256, source });
     const existing: { id: string; sha256: Buffer; version: number }[] = await tx.query(
       `SELECT id, sha256, version FROM instance WHERE sop_instance_uid = $1 AND is_current`,
       [instance.sopInstanceUid],

@@ -7,11 +7,20 @@ import type { InstanceRow } from './instance-row.js';
 /** A header region (or a whole deflated dataset) larger than this is refused rather than held. */
 const MAX_HELD_BYTES = 256 * 1024 * 1024;
 
-/** What to lay over an instance: the patient's current attributes (registry, merges). */
+/**
+ * What to lay over an instance: what a moved series carries, then the patient's current attributes
+ * (registry, merges), then the study's corrections (libs/corrections), later ones winning.
+ */
+export function overlayJson(instance: Pick<InstanceRow, 'patientOverlay' | 'studyOverlay' | 'seriesOverlay'>): DicomJson | undefined {
+  const layers = [instance.seriesOverlay, instance.patientOverlay, instance.studyOverlay].filter((o) => o && Object.keys(o).length > 0) as DicomJson[];
+  if (layers.length === 0) return undefined;
+  return layers.length === 1 ? layers[0] : Object.assign({}, ...layers);
+}
+
+/** The overlay as elements to write (none: the object leaves as stored). */
 export function overlayElements(instance: InstanceRow): WriteElement[] {
-  const overlay = instance.patientOverlay as DicomJson | null;
-  if (!overlay || Object.keys(overlay).length === 0) return [];
-  return jsonToElements(overlay);
+  const overlay = overlayJson(instance);
+  return overlay ? jsonToElements(overlay) : [];
 }
 
 /**

@@ -7,7 +7,7 @@ import { lookupTransferSyntax, tagToHex } from '#vna/dicom';
 import { JobHandlerRegistry } from '#vna/jobs';
 import { BULK_PLACEHOLDER_PREFIX } from '../ingest/index-record.js';
 import { EgressOverlay } from './egress-overlay.js';
-import { INSTANCE_ROW_COLUMNS, INSTANCE_ROW_FROM, type InstanceRow, toInstanceRow } from './instance-row.js';
+import { INSTANCE_ROW_COLUMNS, INSTANCE_ROW_FROM, type InstanceRow, OVERLAY_SQL, toInstanceRow } from './instance-row.js';
 import { ObjectReaderService, ObjectUnavailableError } from './object-reader.service.js';
 import { RetrieveHookRegistry } from './retrieve-hooks.js';
 
@@ -112,7 +112,7 @@ export class RetrieveService {
   async *metadata(scope: RetrieveScope, baseUrl: string): AsyncGenerator<string> {
     if (scope.sopInstanceUid) {
       const rows = (await this.db.query(
-        `SELECT i.metadata, p.overlay FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk
+        `SELECT i.metadata, ${OVERLAY_SQL} AS overlay FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk
           WHERE st.study_uid = $1 AND ($2::text IS NULL OR se.series_uid = $2) AND i.sop_instance_uid = $3 AND i.is_current`,
         [scope.studyUid, scope.seriesUid ?? null, scope.sopInstanceUid],
       )) as { metadata: string; overlay: Record<string, unknown> }[];
@@ -159,12 +159,13 @@ export class RetrieveService {
   }
 
   /**
-   * A series' metadata document: its instances' DICOM JSON with the patient's current attributes
-   * laid over (as retrieved objects carry them). Kept until the series or the patient's overlay changes.
+   * A series' metadata document: its instances' DICOM JSON with the egress overlay laid over (the
+   * patient's current attributes, study corrections, a moved series' study: as retrieved objects
+   * carry them). Kept until the series or its overlay changes.
    */
   private async seriesDocument(seriesId: string, signature: string): Promise<string> {
     const [patient] = (await this.db.query(
-      `SELECT p.overlay::text AS overlay FROM series se JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk WHERE se.id = $1`,
+      `SELECT ${OVERLAY_SQL}::text AS overlay FROM series se JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk WHERE se.id = $1`,
       [seriesId],
     )) as { overlay: string }[];
     const overlayText = patient?.overlay ?? '{}';
