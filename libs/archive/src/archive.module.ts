@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { IngestActivity } from './ingest/ingest-activity.js';
 import { IngestHookRegistry } from './ingest/ingest-hooks.js';
+import { IngestNormalizerRegistry } from './ingest/ingest-normalizer.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { InstanceIndexRepository } from './ingest/instance-index.repository.js';
 import { QueryService } from './query/query.service.js';
+import { EgressContributorRegistry } from './retrieve/egress-contributors.js';
 import { EgressOverlay } from './retrieve/egress-overlay.js';
 import { ObjectReaderService } from './retrieve/object-reader.service.js';
 import { RetrieveHookRegistry } from './retrieve/retrieve-hooks.js';
@@ -14,7 +16,7 @@ import { RetrieveService } from './retrieve/retrieve.service.js';
  * ObservabilityModule in the application (they are global).
  */
 @Module({
-  providers: [IngestService, IngestActivity, IngestHookRegistry, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService, RetrieveHookRegistry],
-  exports: [IngestService, IngestActivity, IngestHookRegistry, QueryService, RetrieveService, EgressOverlay, RetrieveHookRegistry],
+  providers: [IngestService, IngestActivity, IngestHookRegistry, IngestNormalizerRegistry, EgressContributorRegistry, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService, RetrieveHookRegistry],
+  exports: [IngestService, IngestActivity, IngestHookRegistry, IngestNormalizerRegistry, EgressContributorRegistry, QueryService, RetrieveService, EgressOverlay, RetrieveHookRegistry],
 })
 export class ArchiveModule {}

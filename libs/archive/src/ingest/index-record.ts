@@ -2,10 +2,12 @@ import {
   datasetToJson,
   type DicomDataset,
   type DicomJson,
+  type DicomJsonAttribute,
   type DicomJsonPersonName,
   Tag,
   tagToHex,
 } from '#vna/dicom';
+import type { IngestNormalization } from './ingest-normalizer.js';
 import { PATIENT_LEVEL, SERIES_LEVEL, STUDY_LEVEL } from '../model/levels.js';
 
 /** What the index keeps of one received object, all text in UTF-8. */
@@ -51,7 +53,16 @@ export interface IndexRecord {
     readonly metadata: DicomJson;
   };
   readonly warnings: readonly string[];
+  /** What normalization changed (absent: the object is indexed as received). */
+  readonly normalization?: {
+    readonly overlay: Readonly<Record<string, DicomJsonAttribute | null>>;
+    readonly received: Readonly<Record<string, DicomJsonAttribute | null>>;
+    readonly rules: readonly string[];
+  };
 }
+
+/** Normalization of the decoded header before it is indexed (libs/normalization: coercion rules per source). */
+export type IndexNormalizer = (json: DicomJson) => IngestNormalization | undefined;
 
 /** A required attribute is missing or empty; the object cannot be indexed. */
 export class MissingAttributeError extends Error {
@@ -98,17 +109,23 @@ function splitLevels(json: DicomJson): Record<Level, DicomJson> {
 
 /**
  * Builds the index record from a parsed header. Text is decoded from the object's character set
- * here, once; the index and everything read from it are UTF-8.
+ * here, once; the index and everything read from it are UTF-8. `normalize` (coercion rules) works
+ * on that decoded JSON: the index holds its result, the stored bytes stay as received.
  */
-export function buildIndexRecord(dataset: DicomDataset): IndexRecord {
+export function buildIndexRecord(dataset: DicomDataset, normalize?: IndexNormalizer): IndexRecord {
   const warnings: string[] = [];
   // Bulk data gets a placeholder naming its path below the DICOMweb base; retrieve puts the base in front.
   const uidOf = (tag: number): string => dataset.ascii(tag) ?? '';
   const bulkPath = `/studies/${uidOf(Tag.StudyInstanceUID)}/series/${uidOf(Tag.SeriesInstanceUID)}/instances/${uidOf(Tag.SOPInstanceUID)}/bulk/`;
-  const metadata = datasetToJson(dataset, {
+  let metadata = datasetToJson(dataset, {
     warnings,
     bulkDataUri: (el) => `${BULK_PLACEHOLDER_PREFIX}${bulkPath}${tagToHex(el.tag)}`,
   });
+  const normalized = normalize?.(metadata);
+  if (normalized) {
+    metadata = normalized.json;
+    warnings.push(...normalized.warnings);
+  }
   const require = (tag: number, keyword: string): string => {
     const v = text(metadata, tag);
     if (!v) throw new MissingAttributeError(keyword);
@@ -163,5 +180,6 @@ export function buildIndexRecord(dataset: DicomDataset): IndexRecord {
       metadata,
     },
     warnings,
+    ...(normalized && normalized.rules.length > 0 ? { normalization: { overlay: normalized.overlay, received: normalized.received, rules: normalized.rules } } : {}),
   };
 }

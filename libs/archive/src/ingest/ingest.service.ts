@@ -9,6 +9,7 @@ import { MetricsService } from '#vna/observability';
 import { withTransaction } from '#vna/persistence';
 import { buildIndexRecord, MissingAttributeError } from './index-record.js';
 import { IngestActivity } from './ingest-activity.js';
+import { IngestNormalizerRegistry } from './ingest-normalizer.js';
 import { IngestError } from './ingest.errors.js';
 import { EarlierRowsError, type InstanceSource, InstanceIndexRepository, type StoreOutcome } from './instance-index.repository.js';
 import { Spool } from './spool.js';
@@ -51,6 +52,7 @@ export class IngestService implements OnModuleInit {
     private readonly metrics: MetricsService,
     private readonly activity: IngestActivity,
     private readonly queues: QueueService,
+    private readonly normalizers: IngestNormalizerRegistry,
   ) {
     this.spool = new Spool(config.spoolDir, config.stow.maxBytes);
   }
@@ -85,7 +87,8 @@ export class IngestService implements OnModuleInit {
     try {
       let record;
       try {
-        record = buildIndexRecord(spooled.dataset);
+        const normalize = this.normalizers.get();
+        record = buildIndexRecord(spooled.dataset, normalize ? (json) => normalize(json, source) : undefined);
       } catch (e) {
         if (e instanceof MissingAttributeError) throw new IngestError('MISSING_ATTRIBUTE', e.message);
         throw new IngestError('MALFORMED', (e as Error).message);

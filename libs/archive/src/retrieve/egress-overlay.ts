@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { constants as zlib, createDeflateRaw, createInflateRaw } from 'node:zlib';
-import { type DicomJson, jsonToElements, lookupTransferSyntax, rewriteHeader, type TransferSyntax, type WriteElement } from '#vna/dicom';
+import { type DicomJson, jsonToElements, lookupTransferSyntax, rewriteHeader, type RewriteOptions, type TransferSyntax, type WriteElement } from '#vna/dicom';
+import { EgressContributorRegistry } from './egress-contributors.js';
 import type { InstanceRow } from './instance-row.js';
 
 /** A header region (or a whole deflated dataset) larger than this is refused rather than held. */
@@ -23,6 +24,47 @@ export function overlayElements(instance: InstanceRow): WriteElement[] {
   return overlay ? jsonToElements(overlay) : [];
 }
 
+/** What one object gets on its way to one destination; undefined: it leaves byte for byte as stored. */
+export interface EgressPlan {
+  readonly replace: readonly WriteElement[];
+  readonly options: RewriteOptions;
+}
+
+/**
+ * The layers in order: ingest coercion's changes to the instance (under everything else: the
+ * registry, merges and corrections win over a rule), the index's own layers, then what features
+ * add per destination (egress coercion rules; the destination's character set).
+ */
+export async function egressPlan(instance: InstanceRow, destination: string, contributors: EgressContributorRegistry | undefined): Promise<EgressPlan | undefined> {
+  const coerced = instance.instanceOverlay ?? {};
+  const layered = overlayJson(instance) ?? {};
+  const byTag = new Map<number, WriteElement>();
+  const removed = new Set<number>();
+  for (const [key, attr] of Object.entries(coerced)) {
+    if (key in layered) continue;
+    if (attr === null) removed.add(parseInt(key, 16) >>> 0);
+  }
+  const json: DicomJson = {};
+  for (const [key, attr] of Object.entries(coerced)) if (attr && !(key in layered)) json[key] = attr as DicomJson[string];
+  for (const el of jsonToElements({ ...json, ...layered })) byTag.set(el.tag >>> 0, el);
+  let charset: { target: readonly string[]; force: boolean } | undefined;
+  for (const contributor of contributors?.all() ?? []) {
+    const adjustment = await contributor(instance, destination);
+    if (!adjustment) continue;
+    for (const el of adjustment.replace ?? []) {
+      byTag.set(el.tag >>> 0, el);
+      removed.delete(el.tag >>> 0);
+    }
+    for (const tag of adjustment.remove ?? []) {
+      byTag.delete(tag >>> 0);
+      removed.add(tag >>> 0);
+    }
+    charset = adjustment.charset ?? charset;
+  }
+  if (byTag.size === 0 && removed.size === 0 && !charset?.force) return undefined;
+  return { replace: [...byTag.values()], options: { remove: [...removed], target: charset?.target, forceTarget: charset?.force } };
+}
+
 /**
  * The one place where the index's current values are laid over a stored original on its way out
  * (ARCHITECTURE.md invariant 2: originals are immutable, corrections live in the index). Every
@@ -35,17 +77,21 @@ export function overlayElements(instance: InstanceRow): WriteElement[] {
  */
 @Injectable()
 export class EgressOverlay {
+  constructor(private readonly contributors: EgressContributorRegistry) {}
+
   /**
    * The object as it should leave for `destination` (an AE title, or 'dicomweb'). `original` is the
    * stored file from its first byte (`withMeta`) or from its dataset.
    */
-  apply(instance: InstanceRow, original: Readable, _destination: string, withMeta = true): Readable {
-    const replacements = overlayElements(instance);
-    if (replacements.length === 0) return original;
+  async apply(instance: InstanceRow, original: Readable, destination: string, withMeta = true): Promise<Readable> {
+    const plan = await egressPlan(instance, destination, this.contributors);
+    if (!plan) return original;
     const ts = lookupTransferSyntax(instance.transferSyntaxUid);
     if (!ts) return original;
     const passFirst = withMeta ? instance.datasetOffset : 0;
-    const overlay = ts.deflated ? new DeflatedOverlay(passFirst, ts, replacements) : new HeaderOverlay(passFirst, headerLength(instance, ts), ts, replacements);
+    const overlay = ts.deflated
+      ? new DeflatedOverlay(passFirst, ts, plan.replace, plan.options)
+      : new HeaderOverlay(passFirst, headerLength(instance, ts), ts, plan.replace, plan.options);
     // pipe() does not carry errors forward: a failed read must fail the retrieve, not stall it.
     original.on('error', (e) => overlay.destroy(e));
     return original.pipe(overlay);
@@ -74,6 +120,7 @@ class HeaderOverlay extends Transform {
     private readonly header: number,
     private readonly ts: TransferSyntax,
     private readonly replacements: readonly WriteElement[],
+    private readonly options: RewriteOptions,
   ) {
     super();
     if (header > MAX_HELD_BYTES) throw new Error(`a dataset header of ${header} bytes is too large to rewrite`);
@@ -93,7 +140,7 @@ class HeaderOverlay extends Transform {
     this.heldBytes += Math.min(need, chunk.length);
     if (this.heldBytes < this.header) return callback();
     try {
-      this.push(rewriteHeader(Buffer.concat(this.held, this.header), this.ts, this.replacements).bytes);
+      this.push(rewriteHeader(Buffer.concat(this.held, this.header), this.ts, this.replacements, this.options).bytes);
     } catch (e) {
       return callback(e as Error);
     }
@@ -118,6 +165,7 @@ class DeflatedOverlay extends Transform {
     private passFirst: number,
     private readonly ts: TransferSyntax,
     private readonly replacements: readonly WriteElement[],
+    private readonly options: RewriteOptions,
   ) {
     super();
   }
@@ -144,7 +192,7 @@ class DeflatedOverlay extends Transform {
         try {
           const dataset = Buffer.concat(inflated);
           // A deflated dataset's bulk offsets are not recorded: the whole (small) dataset is the header.
-          const rewritten = rewriteHeader(dataset, this.ts, this.replacements).bytes;
+          const rewritten = rewriteHeader(dataset, this.ts, this.replacements, this.options).bytes;
           const deflater = createDeflateRaw({ level: zlib.Z_DEFAULT_COMPRESSION });
           deflater.on('data', (d: Buffer) => this.push(d));
           deflater.on('error', (e) => callback(e));

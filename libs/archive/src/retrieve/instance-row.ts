@@ -24,6 +24,8 @@ export interface InstanceRow {
   readonly blobKey: string | null;
   /** The blob's access tier as the index knows it (Archive: not readable until rehydrated). */
   readonly accessTier: 'Hot' | 'Cool' | 'Cold' | 'Archive';
+  /** What ingest coercion changed in this instance (null values: removed), laid under the other layers; null: nothing. */
+  readonly instanceOverlay: Record<string, { vr: string; Value?: unknown[] } | null> | null;
   /** The patient's current attributes to lay over the stored header (empty: the object leaves as stored). */
   readonly patientOverlay: Record<string, { vr: string; Value?: unknown[] }>;
   /** Corrected study-level values of the instance's study (libs/corrections; empty: none). */
@@ -48,7 +50,7 @@ export const INSTANCE_ROW_COLUMNS = `
   i.dataset_offset AS "datasetOffset", i.pixel_offset AS "pixelOffset", i.pixel_length AS "pixelLength",
   i.fragments, i.bulk_elements AS "bulkElements", i.rows, i.columns, i.bits_allocated AS "bitsAllocated", i.samples_per_pixel AS "samplesPerPixel",
   i.number_of_frames AS "numberOfFrames", i.storage_state AS "storageState", i.spool_node AS "spoolNode",
-  i.spool_path AS "spoolPath", i.blob_key AS "blobKey", i.access_tier AS "accessTier", p.overlay AS "patientOverlay",
+  i.spool_path AS "spoolPath", i.blob_key AS "blobKey", i.access_tier AS "accessTier", i.coerced AS "instanceOverlay", p.overlay AS "patientOverlay",
   ${STUDY_OVERLAY_SQL} AS "studyOverlay", se.overlay AS "seriesOverlay"`;
 
 /** The FROM clause INSTANCE_ROW_COLUMNS reads from. */

@@ -99,6 +99,14 @@ export class RetrieveService {
     return this.overlay.apply(instance, await this.reader.open(instance), destination, true);
   }
 
+  /**
+   * The stored bytes exactly as received, without the egress overlay (HIM and forensic use; the
+   * caller checks the admin role and records the access).
+   */
+  async openAsReceived(instance: InstanceRow): Promise<Readable> {
+    return this.reader.open(instance);
+  }
+
   /** The dataset alone (no meta header), as DIMSE sends it. */
   async openDataset(instance: InstanceRow, destination: string): Promise<Readable> {
     const stream = await this.reader.open(instance, { start: instance.datasetOffset, end: instance.sizeBytes - 1 });

@@ -5,6 +5,7 @@ import { ReconciliationTasks1732400000200 } from './1732400000200-reconciliation
 import { PatientRegistry1732400000300 } from './1732400000300-patient-registry.js';
 import { Orders1732400000400 } from './1732400000400-orders.js';
 import { StorageLifecycle1732600000000 } from './1732600000000-storage-lifecycle.js';
+import { CoercionRules1732700000000 } from './1732700000000-coercion-rules.js';
 import { CorrectionsIocm1732800000000 } from './1732800000000-corrections-iocm.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
@@ -16,5 +17,6 @@ export const MIGRATIONS = [
   PatientRegistry1732400000300,
   Orders1732400000400,
   StorageLifecycle1732600000000,
+  CoercionRules1732700000000,
   CorrectionsIocm1732800000000,
 ];
