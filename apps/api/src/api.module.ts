@@ -7,6 +7,7 @@ import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule } from '#vna/dimse';
 import { IdentityModule } from '#vna/identity';
+import { NormalizationModule } from '#vna/normalization';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
 import { LifecycleApiModule } from '#vna/lifecycle';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
@@ -30,8 +31,9 @@ export class ApiModule {
         DicomNodesModule,
         DeadLettersModule,
         IdentityModule,
-        CorrectionsModule,
         LifecycleApiModule,
+        NormalizationModule,
+        CorrectionsModule,
         HealthModule,
       ],
     };

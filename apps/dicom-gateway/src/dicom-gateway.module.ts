@@ -5,6 +5,7 @@ import { IocmIngestModule } from '#vna/corrections';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DimseModule } from '#vna/dimse';
 import { IdentityIngestModule } from '#vna/identity';
+import { NormalizationCoreModule } from '#vna/normalization';
 import { JobsModule } from '#vna/jobs';
 import { LifecycleModule } from '#vna/lifecycle';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
@@ -26,6 +27,7 @@ export class DicomGatewayModule {
         DimseModule,
         LifecycleModule,
         IdentityIngestModule,
+        NormalizationCoreModule,
         IocmIngestModule,
         HealthModule,
       ],

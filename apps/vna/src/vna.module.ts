@@ -8,6 +8,7 @@ import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule, DimseModule } from '#vna/dimse';
 import { Hl7ListenerModule, Hl7MessagesModule } from '#vna/hl7';
 import { IdentityModule } from '#vna/identity';
+import { NormalizationModule } from '#vna/normalization';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
 import { LifecycleApiModule, LifecycleSchedulerModule } from '#vna/lifecycle';
 import { HealthModule, ObservabilityModule } from '#vna/observability';
@@ -35,9 +36,10 @@ export class VnaModule {
         Hl7ListenerModule,
         Hl7MessagesModule,
         IdentityModule,
-        CorrectionsModule,
         LifecycleApiModule,
         LifecycleSchedulerModule,
+        NormalizationModule,
+        CorrectionsModule,
         HealthModule,
       ],
     };
