@@ -14,6 +14,7 @@ import { BenchEnv } from './bench-env.js';
 import { curl, meanLatency, storeDirectory, storeParallel, toolVersion } from './clients.js';
 import { type GeneratedSet, generateCtStudy, generateIndexStudies, generateMultiFrame, generatePatientStudies } from './generate.js';
 import { a08Run, admitPatients, adt, percentile, timeMerge } from './hl7-bench.js';
+import { lifecycleJobs, seedIndex } from './lifecycle-bench.js';
 import { MllpClient } from '../support/mllp.js';
 import { type BenchOptions, parseOptions } from './options.js';
 import { busiestProcesses, CpuMeter, type CpuUse, PeakMemory } from './proc.js';
@@ -103,7 +104,7 @@ class Bench {
   generate(): void {
     const dataDir = join(this.env.workDir, 'data');
     const t0 = performance.now();
-    if (this.o.phases.has('ingest') || this.o.phases.has('wado')) {
+    if (this.o.phases.has('ingest') || this.o.phases.has('wado') || this.o.phases.has('coercion')) {
       this.ct = generateCtStudy(join(dataDir, 'ct1k'), this.o.instances);
       log(`generated ${this.ct.files.length} CT instances, ${(this.ct.bytes / MB).toFixed(1)} MB (${(this.ct.bytes / this.ct.files.length / 1000).toFixed(1)} KB each)`);
     }
@@ -250,6 +251,138 @@ class Bench {
     this.results.add('wado', 'upload_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS while the remaining uploads finished');
     log(`uploads to Azurite finished ${drained.toFixed(1)} s after the last acknowledgement`);
     await this.wadoRound(a, studyUid, '_after_upload');
+  }
+
+  // ------------------------------------------------------------ (e) coercion rules and the egress overlay
+
+  /**
+   * Ingest with no coercion rules against ten typical ones (the four shipped plus six that change
+   * every object), a fresh archive per run, the two interleaved so drift hits both; then, on the last
+   * run with rules, the study's WADO-RS retrieve with the egress overlay (every object's header
+   * rewritten) against the same objects as received. Targets (issue 4): rules < 10% of ingest
+   * throughput, the overlay < 15% of retrieve throughput.
+   */
+  async coercion(): Promise<void> {
+    const ct = this.ct!;
+    const n = ct.files.length;
+    const rates: Record<'none' | 'ten', number[]> = { none: [], ten: [] };
+    for (let r = 1; r <= this.o.runs; r++) {
+      for (const mode of ['none', 'ten'] as const) {
+        this.warm(ct.files);
+        sync();
+        const a = await this.startArchive(`coercion-${mode}-r${r}`);
+        try {
+          const active = await this.setCoercionRules(a, mode);
+          await a.profileMark('-');
+          const run = await storeDirectory(a.aet, a.dicomPort, ct.dir, STORE_TIMEOUT_MS);
+          if (r === this.o.runs) await this.profile(a, `coercion-ingest-${mode}`);
+          if (run.failures.length) this.note(`coercion ${mode} run ${r}: ${run.failures.join(' | ')}`);
+          const counts = await a.counts();
+          if (counts.instances !== n) this.note(`coercion ${mode} run ${r}: ${counts.instances} of ${n} instances indexed`);
+          rates[mode].push(n / run.seconds);
+          log(`ingest with ${active} coercion rule(s), run ${r}/${this.o.runs}: ${run.seconds.toFixed(2)} s, ${(n / run.seconds).toFixed(1)} inst/s`);
+          if (mode === 'ten' && r === this.o.runs) await this.overlayRetrieve(a, ct);
+        } finally {
+          await this.stopArchive(a);
+        }
+      }
+    }
+    const res = this.results;
+    res.add('coercion', 'cstore_1assoc_no_rules_inst_per_s', rates.none, 'inst/s', `storescu, ${n} inst, no coercion rule (the shipped ones deleted)`);
+    res.add('coercion', 'cstore_1assoc_ten_rules_inst_per_s', rates.ten, 'inst/s', 'the four shipped rules and six that change every object');
+    res.add('coercion', 'coercion_cost_pct', 100 * (1 - median(rates.ten) / median(rates.none)), '%', 'ingest throughput lost to ten rules (target < 10%)');
+  }
+
+  /** Leaves no rule (`none`) or ten (`ten`) active; answers how many. */
+  private async setCoercionRules(a: BenchArchive, mode: 'none' | 'ten'): Promise<number> {
+    const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+      const res = await fetch(`${a.baseUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${a.apiKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+      return res.json();
+    };
+    const current = (await api('GET', '/api/v1/coercion-rules')) as { id: string }[];
+    if (mode === 'none') {
+      for (const rule of current) await api('DELETE', `/api/v1/coercion-rules/${rule.id}?reason=bench`);
+      return 0;
+    }
+    const extra = [
+      { name: 'bench institution', actions: [{ op: 'set', attribute: 'InstitutionName', value: 'Bench General Hospital' }] },
+      { name: 'bench accession prefix', conditions: [{ context: 'aet', matches: '.' }], actions: [{ op: 'prefix', attribute: 'AccessionNumber', prefix: 'BN-' }] },
+      { name: 'bench modality map', conditions: [{ attribute: 'Modality', equals: ['CT', 'MR'] }], actions: [{ op: 'map', attribute: 'Modality', table: { CT: 'CT', MR: 'MR' } }] },
+      { name: 'bench description', actions: [{ op: 'replace', attribute: 'StudyDescription', pattern: '\\s+', replacement: ' ' }, { op: 'case', attribute: 'SeriesDescription', to: 'upper' }] },
+      { name: 'bench station trim', actions: [{ op: 'trim', attribute: 'StationName' }] },
+      { name: 'bench sop class guard', conditions: [{ attribute: 'SOPClassUID', matches: '^1\\.2\\.840\\.10008\\.5\\.1\\.4\\.1\\.1\\.' }], actions: [{ op: 'copy', from: 'StudyID', to: 'AdmissionID' }] },
+    ];
+    for (const [i, rule] of extra.entries()) await api('POST', '/api/v1/coercion-rules', { rule: { phase: 'ingest', priority: 200 + i, ...rule } });
+    return current.length + extra.length;
+  }
+
+  private async overlayRetrieve(a: BenchArchive, ct: GeneratedSet): Promise<void> {
+    const studyUid = ct.studies[0]!.studyUid;
+    const coerced = await a.sql<{ n: string }>(`SELECT count(*) AS n FROM instance WHERE coerced IS NOT NULL`);
+    if (Number(coerced[0]?.n ?? 0) !== ct.files.length) this.note(`overlay retrieve: ${coerced[0]?.n} of ${ct.files.length} instances carry an overlay`);
+    const round = async (url: string): Promise<{ times: number[]; bytes: number }> => {
+      const times: number[] = [];
+      let bytes = 0;
+      for (let k = 0; k < this.o.runs; k++) {
+        const r = await curl(url, DICOM_MULTIPART, a.apiKey);
+        if (r.status !== 200) this.note(`${url}: HTTP ${r.status}`);
+        times.push(r.seconds);
+        bytes = r.bytes;
+      }
+      return { times, bytes };
+    };
+    // Alternated, so neither gets the warmer cache throughout.
+    await a.profileMark('-');
+    const overlay = await round(`${a.baseUrl}/dicomweb/studies/${studyUid}`);
+    await this.profile(a, 'wado-overlay');
+    const asReceived = await round(`${a.baseUrl}/api/v1/as-received/studies/${studyUid}`);
+    const overlayAgain = await round(`${a.baseUrl}/dicomweb/studies/${studyUid}`);
+    const overlayTimes = [...overlay.times, ...overlayAgain.times];
+    const res = this.results;
+    res.add('coercion', 'wado_rs_study_overlay_s', overlayTimes, 's', `GET /dicomweb/studies/{uid}, every header rewritten by the overlay, ${overlay.bytes} B`);
+    res.add('coercion', 'wado_rs_study_as_received_s', asReceived.times, 's', `GET /api/v1/as-received/studies/{uid}, the original bytes, ${asReceived.bytes} B`);
+    res.add('coercion', 'overlay_cost_pct', 100 * (1 - median(asReceived.times) / median(overlayTimes)), '%', 'retrieve throughput lost to the overlay (target < 15%)');
+    log(`WADO-RS study with the overlay ${fmt(median(overlayTimes))} s, as received ${fmt(median(asReceived.times))} s`);
+  }
+
+  // ------------------------------------------------------------ (f) storage lifecycle jobs
+
+  /**
+   * The tiering and retention jobs (issue 6) over --lifecycle-instances index rows seeded with SQL
+   * and --lifecycle-moves real objects (stored over DIMSE, uploaded to Azurite) moved to Cool.
+   * Target: 2,000 objects evaluated per second; tier moves limited by the store, not the archive.
+   */
+  async lifecycle(): Promise<void> {
+    const moves = this.o.lifecycleMoves;
+    const set = generatePatientStudies(join(this.env.workDir, 'data', 'lifecycle'), Math.ceil(moves / 100), Math.min(100, moves), 'LCMOVE');
+    const a = await this.startArchive('lifecycle');
+    try {
+      const stored = await storeParallel(a.aet, a.dicomPort, set.files, this.o.parallel, STORE_TIMEOUT_MS);
+      if (stored.failures.length) this.note(`lifecycle move set: ${stored.failures.join(' | ')}`);
+      await a.waitSpoolEmpty(10 * 60_000);
+      const t0 = performance.now();
+      const seeded = await seedIndex(a, this.o.lifecycleInstances);
+      log(`seeded ${seeded.instances} index rows in ${seeded.studies} studies with SQL in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${set.files.length} real objects stored`);
+      await this.waitQuiet('the lifecycle jobs');
+      await a.profileMark('-');
+      const f = await lifecycleJobs(a, set.files.length, seeded.instances + set.files.length, log);
+      await this.profile(a, 'lifecycle');
+      if (f.moved !== set.files.length) this.note(`lifecycle: ${f.moved} of ${set.files.length} objects moved to Cool (${f.moveFailures} failed)`);
+      const res = this.results;
+      res.add('lifecycle', 'tiering_objects', f.evaluated, 'obj', 'stored objects the tiering job evaluated (one statement per batch)');
+      res.add('lifecycle', 'tiering_eval_obj_per_s', f.evaluatePerS, 'obj/s', 'tiering evaluation, no object moved (target >= 2,000)');
+      res.add('lifecycle', 'tier_moves', f.moved, 'obj', 'objects moved Hot -> Cool (Set Blob Tier on Azurite)');
+      res.add('lifecycle', 'tier_moves_per_s', f.movesPerS, 'moves/s', 'moves over the run time beyond the evaluation');
+      res.add('lifecycle', 'retention_studies_per_s', f.retentionStudiesPerS, 'studies/s', `expiry of ${f.retentionStudies} studies and the deletion proposals (${f.proposed})`);
+      res.add('lifecycle', 'retention_obj_per_s', f.retentionInstancesPerS, 'obj/s', 'the same, in the instances those studies hold (target >= 2,000)');
+    } finally {
+      await this.stopArchive(a);
+    }
   }
 
   // ------------------------------------------------------------ (d) HL7: ADT throughput, merge time
@@ -506,6 +639,37 @@ class Bench {
       );
       if (r.get('hl7', 'merge_s')) out.push(`A40 merge of a patient with ${fmt(v('hl7', 'merge_instances'), 0)} instances: ${fmt(v('hl7', 'merge_s'))} s to the ACK (target under 1 s)`);
     }
+    if (r.get('coercion', 'cstore_1assoc_ten_rules_inst_per_s')) {
+      out.push('', `(e) coercion rules and the egress overlay: ${this.ct!.files.length} CT instances, 1 association, fresh archive per run (median of ${this.o.runs}); targets: rules < 10% of ingest, overlay < 15% of retrieve`);
+      out.push(
+        table(
+          ['', 'no rules', 'ten rules', 'cost'],
+          [['C-STORE inst/s', fmt(v('coercion', 'cstore_1assoc_no_rules_inst_per_s'), 1), fmt(v('coercion', 'cstore_1assoc_ten_rules_inst_per_s'), 1), `${fmt(v('coercion', 'coercion_cost_pct'), 1)}%`]],
+        ),
+      );
+      if (r.get('coercion', 'wado_rs_study_overlay_s')) {
+        out.push(
+          table(
+            ['WADO-RS study', 'as received s', 'with overlay s', 'cost'],
+            [['', fmt(v('coercion', 'wado_rs_study_as_received_s')), fmt(v('coercion', 'wado_rs_study_overlay_s')), `${fmt(v('coercion', 'overlay_cost_pct'), 1)}%`]],
+          ),
+        );
+      }
+    }
+    if (r.get('lifecycle', 'tiering_eval_obj_per_s')) {
+      out.push('', `(f) storage lifecycle jobs over ${fmt(v('lifecycle', 'tiering_objects'), 0)} indexed objects (target: 2,000 objects evaluated per second; moves limited by the store)`);
+      out.push(
+        table(
+          ['job', 'rate', 'unit'],
+          [
+            ['tiering evaluation', fmt(v('lifecycle', 'tiering_eval_obj_per_s'), 0), 'objects/s'],
+            [`tier moves (${fmt(v('lifecycle', 'tier_moves'), 0)} to Cool)`, fmt(v('lifecycle', 'tier_moves_per_s'), 0), 'moves/s'],
+            ['retention (expiry + proposals)', fmt(v('lifecycle', 'retention_studies_per_s'), 0), 'studies/s'],
+            ['retention, in objects', fmt(v('lifecycle', 'retention_obj_per_s'), 0), 'objects/s'],
+          ],
+        ),
+      );
+    }
     let comparison: Comparison[] = [];
     if (peer) {
       comparison = compare(r, peer, this.o.studies, this.o.parallel);
@@ -575,6 +739,8 @@ async function main(): Promise<void> {
     if (o.phases.has('qido')) await bench.qido();
     if (o.phases.has('memory') && o.frames > 0) await bench.memory();
     if (o.phases.has('hl7')) await bench.hl7();
+    if (o.phases.has('lifecycle')) await bench.lifecycle();
+    if (o.phases.has('coercion')) await bench.coercion();
   } catch (e) {
     failure = e;
   } finally {
