@@ -154,6 +154,23 @@ describe('corrections and IOCM end to end', () => {
     expect(str((await cget('back', A, `${A}.2`))[0], Tag.StudyInstanceUID)).toBe(A);
   });
 
+  it('splits a study and joins studies over /api/v1, each undone', async () => {
+    const split = await api(`/api/v1/studies/${A}/split`, { seriesUids: [`${A}.2`], reason: 'two exams' }, 'writer', 'him.clerk');
+    expect(split.status).toBe(200);
+    const newStudy = String((split.json['request'] as Record<string, unknown>)['studyUid']);
+    expect((await studyQido('PatientID=E2E-CORR')).map((m) => str(m, Tag.StudyInstanceUID)).sort()).toEqual([A, B, newStudy].sort());
+    expect(str((await wado(newStudy, `${A}.2`, sop(A, 2, 1))).json, Tag.StudyInstanceUID)).toBe(newStudy);
+    expect((await api(`/api/v1/corrections/${String(split.json['id'])}/undo`, { reason: 'one exam' })).status).toBe(200);
+
+    const join = await api(`/api/v1/studies/${A}/join`, { sourceStudyUids: [B], reason: 'one visit' });
+    expect(join.status).toBe(200);
+    expect((await studyQido('PatientID=E2E-CORR')).map((m) => str(m, Tag.StudyInstanceUID))).toEqual([A]);
+    expect(await cfind('joined', 'STUDY', [`StudyInstanceUID=${B}`])).toEqual([]);
+    expect(str((await wado(A, `${B}.1`, sop(B, 1, 1))).json, Tag.StudyInstanceUID)).toBe(A);
+    expect((await api(`/api/v1/corrections/${String(join.json['id'])}/undo`, { reason: 'two visits' })).status).toBe(200);
+    expect((await studyQido('PatientID=E2E-CORR')).map((m) => str(m, Tag.StudyInstanceUID)).sort()).toEqual([A, B].sort());
+  });
+
   it('refuses bad corrections with problem+json and changes nothing', async () => {
     const before = await studyQido('PatientID=E2E-CORR&includefield=StudyDescription');
     const cases: [string, string, unknown, 'writer' | 'reader', number][] = [
@@ -167,6 +184,8 @@ describe('corrections and IOCM end to end', () => {
       ['split unknown series', `/api/v1/studies/${A}/split`, { seriesUids: [`${B}.1`], reason: 'r' }, 'writer', 404],
       ['bad JSON', `/api/v1/studies/${A}/join`, '{"sourceStudyUids": [', 'writer', 400],
       ['undo unknown', '/api/v1/corrections/424242/undo', { reason: 'r' }, 'writer', 404],
+      ['join an unknown study', `/api/v1/studies/${A}/join`, { sourceStudyUids: [`${ROOT}.78`], reason: 'r' }, 'writer', 404],
+      ['unknown field', `/api/v1/studies/${A}/split`, { seriesUids: [`${A}.2`], reason: 'r', newStudyUid: '1.2.3' }, 'writer', 400],
     ];
     for (const [what, path, body, key, status] of cases) {
       const r = await api(path, body, key);
