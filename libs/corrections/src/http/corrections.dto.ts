@@ -1,11 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
 import type { Principal } from '#vna/auth';
+import { PageDto } from '#vna/http';
 import type { CorrectionActor } from '../correction.model.js';
 import { CorrectionError } from '../corrections.errors.js';
-
-export const CORRECTIONS_MAX_LIMIT = 1000;
 
 /**
  * Who acts: the person named by the X-User header (a console or HIM system acting for its user),
@@ -16,23 +15,6 @@ export function actorOf(caller: Principal, xUser: string | undefined): Correctio
   const user = xUser.trim();
   if (user === '' || user.length > 128 || /[\u0000-\u001f\u007f]/.test(user)) throw new CorrectionError('invalid', 'X-User must be 1-128 printable characters');
   return { user, apiKey: caller.name };
-}
-
-export class PageDto {
-  @ApiPropertyOptional({ default: 100, maximum: CORRECTIONS_MAX_LIMIT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(CORRECTIONS_MAX_LIMIT)
-  limit?: number;
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
 
 /** Why (kept with who and when). */
