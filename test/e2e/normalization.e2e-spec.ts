@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { datasetToJson, type DicomJson, lookupTransferSyntax, readPart10Prefix, readWholeDataset, Tag, tagToHex } from '#vna/dicom';
 import { RunningArchive } from '../support/archive-process.js';
 import { dcmtk } from '../support/dcmtk.js';
-import { datasetBytes, fixtureJson, multipartBodies, uidOf, writeFixture } from '../support/fixtures.js';
+import { stow } from '../support/dicomweb.js';
+import { datasetBytes, fixtureJson, multipartBodies, part10, uidOf, writeFixture } from '../support/fixtures.js';
 
 const CHARSET_FIXTURES = ['sc-japanese-iso2022', 'sc-korean-iso2022', 'sc-chinese-gb18030', 'ct-ge-latin1', 'sc-cyrillic', 'sc-greek', 'mr-siemens-utf8'];
 /** Text no single legacy character set holds (Latin, Greek, Japanese): an overlay carrying it needs UTF-8. */
@@ -169,6 +170,18 @@ describe('normalization', () => {
     expect(first(out.json, Tag.Manufacturer)).toBe('G.E. Medical Systems');
     expect(out.charset).toEqual(['ISO_IR 100']);
     expect(first(out.json, Tag.PatientName)).toEqual({ Alphabetic: 'Svensson^Åsa Maria' });
+  });
+
+  it('applies rules per import batch named on STOW-RS, and refuses a bad batch name', async () => {
+    const rule = { name: 'batch 2019', phase: 'ingest', conditions: [{ context: 'batch', equals: 'MIGRATION-2019' }], actions: [{ op: 'set', attribute: 'InstitutionName', value: 'Old Site' }] };
+    expect((await post('/api/v1/coercion-rules', { rule })).status).toBe(201);
+    const json = fixtureJson('us-philips-8bit');
+    const bad = await stow(archive, [part10(json)], { headers: { 'X-VNA-Import-Batch': '' } });
+    expect(bad.status).toBe(400);
+    const stored = await stow(archive, [part10(json)], { headers: { 'X-VNA-Import-Batch': 'MIGRATION-2019' } });
+    expect(stored.status).toBe(200);
+    const [row] = (await (await archive.fetch(`/dicomweb/series?StudyInstanceUID=${uidOf(json, Tag.StudyInstanceUID)}&includefield=00080080`)).json()) as DicomJson[];
+    expect(first(row, 0x00080080)).toBe('Old Site');
   });
 
   it('dry-runs a Part 10 upload or DICOM JSON with a rule being tried, storing nothing', async () => {

@@ -95,12 +95,12 @@ type Key = keyof typeof TEST_API_KEYS | null;
 export async function stow(
   archive: RunningArchive,
   parts: readonly (Buffer | { contentType: string; body: Buffer })[],
-  options: { study?: string; key?: Key } = {},
+  options: { study?: string; key?: Key; headers?: Record<string, string> } = {},
 ): Promise<StowAnswer> {
   const request = multipartRequest(parts.map((p) => (Buffer.isBuffer(p) ? { contentType: 'application/dicom', body: p } : p)));
   const res = await archive.fetch(`/dicomweb/studies${options.study ? `/${options.study}` : ''}`, {
     method: 'POST',
-    headers: { 'Content-Type': request.contentType, Accept: 'application/dicom+json' },
+    headers: { 'Content-Type': request.contentType, Accept: 'application/dicom+json', ...options.headers },
     body: request.body,
     key: options.key === undefined ? 'writer' : options.key,
   });

@@ -1,13 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
-import { IngestError, type IngestErrorCode, IngestService } from '#vna/archive';
+import { IngestError, type IngestErrorCode, IngestService, type InstanceSource } from '#vna/archive';
 import type { Principal } from '#vna/auth';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { type DicomJson, Tag, tagToHex } from '#vna/dicom';
 import { dicomwebBase } from './dicomweb-base.js';
 import { DicomwebError } from './dicomweb.errors.js';
 import { boundaryFromContentType, MultipartError, parseMediaType, parseMultipart } from './multipart/index.js';
+
+/** The request header naming an import batch (a migration): its objects are ingested as an import of that batch. */
+export const IMPORT_BATCH_HEADER = 'x-vna-import-batch';
 
 /** Failure Reason (0008,1197) values of PS3.18 Table 10.5.3-2 / PS3.4 Annex B. */
 const FAILURE_REASON: Record<IngestErrorCode | 'NOT_DICOM_PART', number> = {
@@ -71,6 +74,11 @@ export class StowService {
       throw e;
     }
     if (studyUid && !/^[0-9.]{1,64}$/.test(studyUid)) throw new DicomwebError(400, `"${studyUid}" is not a Study Instance UID`);
+    // A migration tool names its import batch: the objects are an import (coercion rules per batch, libs/normalization).
+    const batchHeader = req.headers[IMPORT_BATCH_HEADER];
+    const batch = Array.isArray(batchHeader) ? batchHeader[0] : batchHeader;
+    if (batch !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,63}$/.test(batch)) throw new DicomwebError(400, `${IMPORT_BATCH_HEADER} must be 1-64 printable ASCII characters`);
+    const source: InstanceSource = batch ? { kind: 'import', aet: caller.name, batch: batch.trim() } : { kind: 'stow', aet: caller.name };
 
     const base = dicomwebBase(this.config, req);
     const referenced: Referenced[] = [];
@@ -94,7 +102,7 @@ export class StowService {
           throw bodyError;
         }
         try {
-          const result = await this.ingest.commit(writer, { kind: 'stow', aet: caller.name }, { studyUid });
+          const result = await this.ingest.commit(writer, source, { studyUid });
           referenced.push({
             classUid: result.sopClassUid,
             instanceUid: result.sopInstanceUid,

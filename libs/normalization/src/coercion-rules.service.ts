@@ -28,6 +28,7 @@ export interface DryRunRequest {
   readonly phase: CoercionPhase;
   readonly aet?: string;
   readonly sourceKind?: string;
+  readonly batch?: string;
   /** A rule to try (not saved): it runs with the saved ones, in place of a saved rule of the same name. */
   readonly rule?: unknown;
 }
@@ -117,13 +118,13 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Context of an ingest source: who sent it, and the source's default issuer. */
-  ingestContext(aet: string | undefined, sourceKind: string): CoercionContext {
-    return { aet, sourceKind, defaultIssuer: aet ? this.config.coercion.sourceIssuers[aet] : undefined };
+  ingestContext(aet: string | undefined, sourceKind: string, batch?: string): CoercionContext {
+    return { aet, sourceKind, batch, defaultIssuer: aet ? this.config.coercion.sourceIssuers[aet] : undefined };
   }
 
   /** Ingest coercion of one object's header (never throws for the object's sake). */
-  coerceIngest(json: DicomJson, aet: string | undefined, sourceKind: string): CoercionResult {
-    const result = this.ingestSet.apply(json, this.ingestContext(aet, sourceKind));
+  coerceIngest(json: DicomJson, aet: string | undefined, sourceKind: string, batch?: string): CoercionResult {
+    const result = this.ingestSet.apply(json, this.ingestContext(aet, sourceKind, batch));
     const warnings = [...result.warnings];
     reportInvalidValues(result.json, warnings);
     return { ...result, warnings };
@@ -208,7 +209,7 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
       names.set('candidate', candidate.name);
       set = new CoercionRuleSet([...set.rules.filter((r) => r.name.toLowerCase() !== candidate.name.toLowerCase()), compiled], request.phase);
     }
-    const ctx = request.phase === 'ingest' ? this.ingestContext(request.aet, request.sourceKind ?? 'stow') : { aet: request.aet, sourceKind: request.sourceKind ?? 'dimse' };
+    const ctx = request.phase === 'ingest' ? this.ingestContext(request.aet, request.sourceKind ?? 'stow', request.batch) : { aet: request.aet, sourceKind: request.sourceKind ?? 'dimse' };
     const result = set.apply(request.json, ctx);
     const warnings = [...result.warnings];
     reportInvalidValues(result.json, warnings);

@@ -12,26 +12,27 @@ const MAX_UPLOAD = 64 * 1024 * 1024;
 export class DryRunService {
   constructor(private readonly rules: CoercionRulesService) {}
 
-  async run(req: IncomingMessage, q: { phase?: CoercionPhase; aet?: string; sourceKind?: string }, body: Record<string, unknown> | undefined): Promise<DryRunResult> {
+  async run(req: IncomingMessage, q: { phase?: CoercionPhase; aet?: string; sourceKind?: string; batch?: string }, body: Record<string, unknown> | undefined): Promise<DryRunResult> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type === 'application/dicom') {
       const json = part10ToJson(await readBody(req));
-      return this.rules.dryRun({ json, phase: q.phase ?? 'ingest', aet: q.aet, sourceKind: q.sourceKind });
+      return this.rules.dryRun({ json, phase: q.phase ?? 'ingest', aet: q.aet, sourceKind: q.sourceKind, batch: q.batch });
     }
     if (type !== 'application/json') throw new NormalizationError('invalid', 'INVALID_OBJECT', 'send application/dicom (a Part 10 object) or application/json ({ "object": DICOM JSON, ... })');
     const b = body ?? {};
     const phase = b['phase'] ?? q.phase ?? 'ingest';
     if (phase !== 'ingest' && phase !== 'egress') throw new NormalizationError('invalid', 'INVALID_OBJECT', 'phase must be ingest or egress');
-    for (const key of ['aet', 'sourceKind'] as const) {
+    for (const key of ['aet', 'sourceKind', 'batch'] as const) {
       if (b[key] !== undefined && typeof b[key] !== 'string') throw new NormalizationError('invalid', 'INVALID_OBJECT', `${key} must be a string`);
     }
-    const unknown = Object.keys(b).filter((k) => !['object', 'phase', 'aet', 'sourceKind', 'rule'].includes(k));
-    if (unknown.length) throw new NormalizationError('invalid', 'INVALID_OBJECT', `unknown properties: ${unknown.join(', ')} (allowed: object, phase, aet, sourceKind, rule)`);
+    const unknown = Object.keys(b).filter((k) => !['object', 'phase', 'aet', 'sourceKind', 'batch', 'rule'].includes(k));
+    if (unknown.length) throw new NormalizationError('invalid', 'INVALID_OBJECT', `unknown properties: ${unknown.join(', ')} (allowed: object, phase, aet, sourceKind, batch, rule)`);
     return this.rules.dryRun({
       json: checkDicomJson(b['object']),
       phase,
       aet: (b['aet'] as string | undefined) ?? q.aet,
       sourceKind: (b['sourceKind'] as string | undefined) ?? q.sourceKind,
+      batch: (b['batch'] as string | undefined) ?? q.batch,
       rule: b['rule'],
     });
   }

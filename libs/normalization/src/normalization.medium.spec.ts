@@ -32,11 +32,11 @@ async function search(level: QueryLevel, keys: [number, string][], include: numb
 
 const first = (json: DicomJson | undefined, tag: number): unknown => json?.[tagToHex(tag)]?.Value?.[0];
 
-async function store(extra: WriteElement[], aet = 'MEDIUM', ids = { studyUid: uid(), seriesUid: uid(), sopInstanceUid: uid() }) {
+async function store(extra: WriteElement[], aet = 'MEDIUM', ids = { studyUid: uid(), seriesUid: uid(), sopInstanceUid: uid() }, batch?: string) {
   // A patient of its own unless the test names one (the patient row keeps its first object's values).
   const own: WriteElement[] = extra.some((e) => e.tag === Tag.PatientID) ? [] : [{ tag: Tag.PatientID, vr: 'LO', value: `NORM-${ids.sopInstanceUid.slice(-12)}` }];
   const bytes = imageDataset({ ...ids, extra: [...own, ...extra] });
-  const result = await storeDataset(archive.ingest, bytes, ids, { kind: 'dimse', aet });
+  const result = await storeDataset(archive.ingest, bytes, ids, batch ? { kind: 'import', aet, batch } : { kind: 'dimse', aet });
   return { ...ids, bytes, result };
 }
 
@@ -147,6 +147,15 @@ describe('rules through the service', () => {
     expect(versions.map((v) => [v.version, v.change, v.actor])).toEqual([[1, 'created', 'alice'], [2, 'updated', 'bob'], [3, 'deleted', 'carol']]);
     expect(versions[0]!.reason).toBe('migration');
     await expect(rules.update(created.id, { rule: updated.rule }, 'dave')).rejects.toMatchObject({ kind: 'not-found' });
+  });
+
+  it('apply per import batch', async () => {
+    await rules.create({ rule: { name: 'batch 2019', phase: 'ingest', conditions: [{ context: 'batch', equals: 'MIGRATION-2019' }, { context: 'sourceKind', equals: 'import' }], actions: [{ op: 'set', attribute: 'InstitutionName', value: 'Old Site' }] } }, 'alice');
+    const inBatch = await store([], 'migrator-key', undefined, 'MIGRATION-2019');
+    const other = await store([], 'migrator-key', undefined, 'MIGRATION-2020');
+    const institution = async (o: { studyUid: string }) => first((await search('SERIES', [[Tag.StudyInstanceUID, o.studyUid]], [0x00080080]))[0], 0x00080080);
+    expect(await institution(inBatch)).toBe('Old Site');
+    expect(await institution(other)).toBeUndefined();
   });
 
   it('refuse a broken rule at save time with the part named, and a second rule of the same name', async () => {

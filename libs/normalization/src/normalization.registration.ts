@@ -15,7 +15,7 @@ export class NormalizationRegistration implements OnModuleInit {
 
   onModuleInit(): void {
     this.normalizers.set((json, source) => {
-      const r = this.rules.coerceIngest(json, source.aet, source.kind);
+      const r = this.rules.coerceIngest(json, source.aet, source.kind, source.batch);
       if (r.applied.length === 0 && r.warnings.length === 0) return undefined;
       return { json: r.json, overlay: r.overlay, received: r.received, rules: r.applied.map((a) => `${a.id}@${a.version}`), warnings: r.warnings };
     });

@@ -9,6 +9,8 @@ export interface InstanceSource {
   readonly kind: 'dimse' | 'stow' | 'import';
   /** Calling AE title, or the API key name for STOW. */
   readonly aet?: string;
+  /** The import batch a migration named (STOW-RS X-VNA-Import-Batch), for kind 'import'. */
+  readonly batch?: string;
 }
 
 export type StoreOutcome =

@@ -135,6 +135,9 @@ describe('coercion conditions', () => {
     expect(fires([{ context: 'aet', equals: ['MR1', 'MR2'] }])).toBe(false);
     expect(fires([{ context: 'aet', matches: '^ct\\d$', flags: 'i' }])).toBe(true);
     expect(fires([{ context: 'sourceKind', equals: 'stow' }])).toBe(false);
+    const batch = run({ conditions: [{ context: 'batch', equals: 'MIGRATION-2019' }], actions: [set] }, base(), { aet: 'key', sourceKind: 'import', batch: 'MIGRATION-2019' } as never);
+    expect(batch.applied).toHaveLength(1);
+    expect(fires([{ context: 'batch', present: true }])).toBe(false);
   });
 
   it('on Manufacturer, Modality, SOP class and other attribute values', () => {

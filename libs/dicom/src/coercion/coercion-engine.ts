@@ -109,7 +109,7 @@ type Step = (work: CoercionWork, ctx: CoercionContext) => void;
 function compileCondition(c: CoercionCondition, path: string): Test {
   const read: (work: CoercionWork, ctx: CoercionContext) => string[] = c.context
     ? (_w, ctx) => {
-        const v = c.context === 'aet' ? ctx.aet : ctx.sourceKind;
+        const v = c.context === 'aet' ? ctx.aet : c.context === 'batch' ? ctx.batch : ctx.sourceKind;
         return v === undefined ? [] : [v];
       }
     : ((key) => (w: CoercionWork) => attributeStrings(w.get(key)).filter((s) => s !== ''))(resolveAttribute(`${path}.attribute`, c.attribute, undefined, false).key);

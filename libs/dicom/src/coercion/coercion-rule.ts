@@ -15,19 +15,21 @@ export interface CoercionContext {
   readonly aet?: string;
   /** 'dimse', 'stow', 'import', or 'dicomweb' / 'dimse' for egress. */
   readonly sourceKind?: string;
+  /** The import batch a migration named (kind 'import'). */
+  readonly batch?: string;
   /** The issuer a missing IssuerOfPatientID takes for this source (configuration), when the rule names none. */
   readonly defaultIssuer?: string;
 }
 
 /**
  * One condition. `attribute` (a keyword such as `Manufacturer` or a tag as 8 hex digits) tests the
- * object; `context` tests who sent it or where it goes. `equals` (one value or a list) compares
+ * object; `context` tests who sent it or where it goes (`aet`, `sourceKind`, `batch`). `equals` (one value or a list) compares
  * exactly, `matches` is a regular expression, `present` tests that the attribute has a value;
  * `negate` inverts the outcome. Attributes with several values match when any value does.
  */
 export interface CoercionCondition {
   readonly attribute?: string;
-  readonly context?: 'aet' | 'sourceKind';
+  readonly context?: 'aet' | 'sourceKind' | 'batch';
   readonly equals?: string | readonly string[];
   readonly matches?: string;
   /** Regular expression flags for `matches` (i, u, s, m). */

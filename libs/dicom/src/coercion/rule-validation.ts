@@ -78,9 +78,9 @@ function optionalBool(path: string, v: unknown): void {
 function validateCondition(path: string, c: unknown): CoercionCondition {
   if (!isRecord(c)) throw new CoercionRuleError(path, 'a condition is an object');
   onlyKeys(path, c, ['attribute', 'context', 'equals', 'matches', 'flags', 'ignoreCase', 'present', 'negate']);
-  if ((c['attribute'] === undefined) === (c['context'] === undefined)) throw new CoercionRuleError(path, 'a condition names either an attribute or a context (aet, sourceKind)');
+  if ((c['attribute'] === undefined) === (c['context'] === undefined)) throw new CoercionRuleError(path, 'a condition names either an attribute or a context (aet, sourceKind, batch)');
   if (c['attribute'] !== undefined) resolveAttribute(`${path}.attribute`, c['attribute'], undefined, false);
-  if (c['context'] !== undefined && c['context'] !== 'aet' && c['context'] !== 'sourceKind') throw new CoercionRuleError(`${path}.context`, 'must be aet or sourceKind');
+  if (c['context'] !== undefined && !['aet', 'sourceKind', 'batch'].includes(c['context'] as string)) throw new CoercionRuleError(`${path}.context`, 'must be aet, sourceKind or batch');
   const tests = ['equals', 'matches', 'present'].filter((k) => c[k] !== undefined);
   if (tests.length !== 1) throw new CoercionRuleError(path, 'a condition has exactly one of equals, matches, present');
   const equals = c['equals'];

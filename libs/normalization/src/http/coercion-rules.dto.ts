@@ -63,4 +63,10 @@ export class DryRunQueryDto {
   @IsString()
   @Length(1, 16)
   sourceKind?: string;
+
+  @ApiPropertyOptional({ description: 'the import batch (STOW-RS X-VNA-Import-Batch)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  batch?: string;
 }
