@@ -49,15 +49,17 @@ export class CorrectionRepository {
     );
   }
 
-  /** The index patient row for a patient as the index knows them now (current identity), the one received under it first. */
-  async patientByIdentity(tx: SqlRunner, patientId: string, issuer: string): Promise<PatientRow | undefined> {
-    const rows: PatientRow[] = await tx.query(
-      `SELECT id::text, patient_id AS "patientId", issuer, current_patient_id AS "currentPatientId", current_issuer AS "currentIssuer", attributes
-         FROM patient WHERE current_patient_id = $1 AND current_issuer = $2
-        ORDER BY (patient_id = $1 AND issuer = $2) DESC, id LIMIT 1`,
-      [patientId, issuer],
+  /**
+   * The index patient rows for a patient as the index knows them now (current identity), the one
+   * received under it first leading; without an issuer, under any issuer (the caller refuses more than one).
+   */
+  async patientsByIdentity(tx: SqlRunner, patientId: string, issuer: string | undefined): Promise<PatientRow[]> {
+    return tx.query(
+      `SELECT DISTINCT ON (current_issuer) id::text, patient_id AS "patientId", issuer, current_patient_id AS "currentPatientId", current_issuer AS "currentIssuer", attributes
+         FROM patient WHERE current_patient_id = $1 AND ($2::text IS NULL OR current_issuer = $2)
+        ORDER BY current_issuer, (patient_id = $1 AND issuer = current_issuer) DESC, id`,
+      [patientId, issuer ?? null],
     );
-    return rows[0];
   }
 
   /** A new study row (a split's); its id. */

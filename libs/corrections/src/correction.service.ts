@@ -208,9 +208,11 @@ export class CorrectionService {
 
   private async onePatient(tx: SqlRunner, target: PatientTarget): Promise<PatientRow> {
     if (typeof target.patientId !== 'string' || target.patientId === '') throw new CorrectionError('invalid', 'the target patient needs a patientId');
-    const patient = await this.repo.patientByIdentity(tx, target.patientId, target.issuer ?? '');
-    if (!patient) throw new CorrectionError('not-found', `no patient ${target.patientId} (issuer "${target.issuer ?? ''}") in the index`);
-    return patient;
+    const found = await this.repo.patientsByIdentity(tx, target.patientId, target.issuer);
+    const where = target.issuer === undefined ? '' : ` (issuer "${target.issuer}")`;
+    if (found.length === 0) throw new CorrectionError('not-found', `no patient ${target.patientId}${where} in the index`);
+    if (found.length > 1) throw new CorrectionError('invalid', `patient ${target.patientId} exists under several issuers (${found.map((p) => p.currentIssuer || '""').join(', ')}): name the issuer`);
+    return found[0]!;
   }
 
   /** A new study row like `source` (its attributes and corrections), with a new Study Instance UID, for `patientFk`. */

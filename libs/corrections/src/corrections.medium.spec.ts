@@ -142,6 +142,13 @@ describe('corrections', () => {
     await h.corrections.undo(c.id, 'it was right', HIM);
     expect(await indexSnapshot(h)).toEqual(before);
     expect(await studyUids({ [Tag.PatientID]: 'P-C' })).toEqual([C]);
+    // Named with its issuer, a patient known under several issuers is found.
+    const other = await storeObject(h, { studyUid: uid(), seriesUid: uid(), extra: [...patient('P-C', 'Gamma^Gus'), { tag: Tag.IssuerOfPatientID, vr: 'LO', value: 'HOSP-C' }] });
+    const d = await h.corrections.moveSeries(a2.seriesUid, { patient: { patientId: 'P-C', issuer: 'HOSP-C' } }, 'the other hospital', HIM);
+    expect(value((await retrieved(h, a2.sopInstanceUid)).json, Tag.IssuerOfPatientID)).toBe('HOSP-C');
+    await h.corrections.undo(d.id, 'no', HIM);
+    expect(value((await retrieved(h, a2.sopInstanceUid)).json, Tag.IssuerOfPatientID)).toBeUndefined();
+    expect(other.studyUid).not.toBe(A);
   });
 
   it('splits a study (new Study Instance UID) and joins studies; each undone exactly', async () => {
@@ -182,6 +189,9 @@ describe('corrections', () => {
   });
 
   it('refuses bad requests with a clear error and changes nothing', async () => {
+    for (const issuer of ['HOSP-X', 'HOSP-Y']) {
+      await storeObject(h, { studyUid: uid(), seriesUid: uid(), extra: [...patient('P-DUP', 'Dup^Dan'), { tag: Tag.IssuerOfPatientID, vr: 'LO', value: issuer }] });
+    }
     const before = await indexSnapshot(h);
     const count = async (): Promise<number> => ((await h.db.query(`SELECT count(*)::int AS n FROM correction`)) as { n: number }[])[0]!.n;
     const recorded = await count();
@@ -197,6 +207,8 @@ describe('corrections', () => {
       ['to itself', () => h.corrections.moveSeries(a2.seriesUid, { studyUid: A }, 'r', HIM), 'invalid', /already in study/],
       ['both targets', () => h.corrections.moveSeries(a2.seriesUid, { studyUid: B, patient: { patientId: 'P-C' } }, 'r', HIM), 'invalid', /either/],
       ['unknown patient', () => h.corrections.moveSeries(a2.seriesUid, { patient: { patientId: 'NOBODY' } }, 'r', HIM), 'not-found', /no patient/],
+      ['ambiguous patient', () => h.corrections.moveSeries(a2.seriesUid, { patient: { patientId: 'P-DUP' } }, 'r', HIM), 'invalid', /several issuers/],
+      ['unknown issuer', () => h.corrections.moveSeries(a2.seriesUid, { patient: { patientId: 'P-DUP', issuer: 'HOSP-Z' } }, 'r', HIM), 'not-found', /no patient/],
       ['same patient', () => h.corrections.moveSeries(a2.seriesUid, { patient: { patientId: 'P-A' } }, 'r', HIM), 'invalid', /already belongs/],
       ['split all', () => h.corrections.splitStudy(A, [a1[0]!.seriesUid, a2.seriesUid], undefined, 'r', HIM), 'invalid', /at least one/],
       ['split foreign series', () => h.corrections.splitStudy(A, [b1.seriesUid], undefined, 'r', HIM), 'not-found', /not series of study/],

@@ -40,7 +40,7 @@ export class PatientTargetDto {
   @Length(1, 64)
   patientId!: string;
 
-  @ApiPropertyOptional({ description: 'its issuer (IssuerOfPatientID) as the index knows it now; empty when left out' })
+  @ApiPropertyOptional({ description: 'its issuer (IssuerOfPatientID) as the index knows it now; when left out, the Patient ID must be unique across issuers' })
   @IsOptional()
   @IsString()
   @Length(0, 64)
