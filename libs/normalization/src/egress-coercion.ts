@@ -11,7 +11,7 @@ const DICOMWEB = 'dicomweb';
 /**
  * Per destination: the egress coercion rules that apply to it and the character set it accepts
  * (VNA_EGRESS_CHARSETS, else VNA_EGRESS_CHARSET as the fallback when a header must change). With no
- * egress rules the instance's metadata is not read at all.
+ * egress rule for the destination the instance's metadata is not read at all.
  */
 @Injectable()
 export class EgressCoercion {
@@ -29,12 +29,14 @@ export class EgressCoercion {
   async adjust(instance: InstanceRow, destination: string): Promise<EgressAdjustment> {
     const charset = this.charsetFor(destination);
     const set = this.rules.ruleSet('egress');
-    if (set.size === 0) return { charset };
+    const ctx = { aet: destination === DICOMWEB ? undefined : destination, sourceKind: destination === DICOMWEB ? 'dicomweb' : 'dimse' };
+    // The object's metadata is read only when a rule for this destination exists.
+    if (!set.anyFor(ctx)) return { charset };
     const text = await this.repository.metadata(instance.id);
     if (!text) return { charset };
     // Conditions see the object as it leaves: the index's values with the patient's current ones over them.
     const json = { ...(JSON.parse(text) as DicomJson), ...(instance.patientOverlay as DicomJson) };
-    const result = set.apply(json, { aet: destination === DICOMWEB ? undefined : destination, sourceKind: destination === DICOMWEB ? 'dicomweb' : 'dimse' });
+    const result = set.apply(json, ctx);
     const replace: DicomJson = {};
     const remove: number[] = [];
     for (const [key, attr] of Object.entries(result.changed)) {

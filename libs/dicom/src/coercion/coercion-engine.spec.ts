@@ -180,6 +180,15 @@ describe('rule sets', () => {
     expect(() => validateRuleSpec({ name: 'x', phase: 'egress', indexOnly: true, actions: [{ op: 'trim', attribute: 'PatientID' }] })).toThrow(/indexOnly/);
   });
 
+  it('tell before looking at an object whether any rule could apply in a context', () => {
+    const toOld = compileRule({ id: '1', version: 1 }, { name: 'old', phase: 'egress', conditions: [{ context: 'aet', equals: 'OLDPACS' }, { attribute: 'Modality', equals: 'CT' }], actions: [{ op: 'remove', attribute: 'Modality' }] });
+    const set = new CoercionRuleSet([toOld], 'egress');
+    expect(set.anyFor({ aet: 'OLDPACS' })).toBe(true);
+    expect(set.anyFor({ aet: 'NEWPACS' })).toBe(false);
+    expect(set.anyFor({ sourceKind: 'dicomweb' })).toBe(false);
+    expect(new CoercionRuleSet([compileRule({ id: '2', version: 1 }, { name: 'all', phase: 'egress', actions: [{ op: 'remove', attribute: 'Modality' }] })], 'egress').anyFor({})).toBe(true);
+  });
+
   it('a change undone by a later rule is no change', () => {
     const r = run({ actions: [{ op: 'set', attribute: 'Modality', value: 'MR' }, { op: 'set', attribute: 'Modality', value: 'CT' }] });
     expect(r.changed).toEqual({});

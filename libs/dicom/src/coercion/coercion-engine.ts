@@ -278,6 +278,8 @@ export interface CompiledRule {
   readonly priority: number;
   readonly enabled: boolean;
   readonly indexOnly: boolean;
+  /** Whether the rule's context conditions (AE title, kind, batch) hold: without them it cannot apply at all. */
+  appliesTo(ctx: CoercionContext): boolean;
   matches(work: CoercionWork, ctx: CoercionContext): boolean;
   run(work: CoercionWork, ctx: CoercionContext): void;
 }
@@ -286,6 +288,8 @@ export interface CompiledRule {
 export function compileRule(ref: CoercionRuleRef, input: unknown): CompiledRule {
   const spec: CoercionRuleSpec = validateRuleSpec(input);
   const tests = spec.conditions.map((c, i) => compileCondition(c, `conditions[${i}]`));
+  const contextTests = tests.filter((_t, i) => spec.conditions[i]!.context !== undefined);
+  const empty = new CoercionWork({});
   const steps = spec.actions.map((a, i) => compileAction(a, `actions[${i}]`));
   return {
     ref,
@@ -294,6 +298,7 @@ export function compileRule(ref: CoercionRuleRef, input: unknown): CompiledRule 
     priority: spec.priority,
     enabled: spec.enabled,
     indexOnly: spec.indexOnly === true,
+    appliesTo: (ctx) => contextTests.every((t) => t(empty, ctx)),
     matches: (work, ctx) => tests.every((t) => t(work, ctx)),
     run: (work, ctx) => {
       for (const step of steps) step(work, ctx);
@@ -313,6 +318,11 @@ export class CoercionRuleSet {
 
   get size(): number {
     return this.rules.length;
+  }
+
+  /** Whether any rule could apply in this context (its AE title, kind, batch conditions hold), before an object is looked at. */
+  anyFor(ctx: CoercionContext): boolean {
+    return this.rules.some((r) => r.appliesTo(ctx));
   }
 
   /**
