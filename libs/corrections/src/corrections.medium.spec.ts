@@ -137,6 +137,10 @@ describe('corrections', () => {
       newStudy,
       'CT HEAD',
     ]);
+    // The patient's current values (as a registry update writes them to the patient row) reach the moved series too.
+    await h.db.query(`UPDATE patient SET overlay = $1::jsonb WHERE patient_id = 'P-C' AND issuer = ''`, [JSON.stringify({ '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Gamma^Gustav' }] } })]);
+    expect(value((await retrieved(h, a2.sopInstanceUid)).json, Tag.PatientName)).toBe('Gamma^Gustav');
+    await h.db.query(`UPDATE patient SET overlay = '{}'::jsonb WHERE patient_id = 'P-C' AND issuer = ''`);
     const [patientC] = await search(h, 'PATIENT', { [Tag.PatientID]: 'P-C' }, [Tag.NumberOfPatientRelatedStudies, Tag.NumberOfPatientRelatedInstances]);
     expect([value(patientC, Tag.NumberOfPatientRelatedStudies), value(patientC, Tag.NumberOfPatientRelatedInstances)]).toEqual([2, 2]);
     await h.corrections.undo(c.id, 'it was right', HIM);

@@ -11,20 +11,17 @@ function emptied(json: DicomJson): DicomJson {
 
 /**
  * What a series moved into `to` carries on its way out (series.overlay), laid under the patient's
- * current attributes and over the stored headers (which still say where the series was received):
- * the new Study Instance UID, and when the move crossed patients the target patient's received
- * attributes. Attributes the old place had and the new one lacks are emptied, so no value of the
- * old study or patient shows through. The target study's own attributes are laid on at egress
- * from its row (STUDY_OVERLAY_SQL), so later corrections of it reach the moved series too.
+ * and the study's layers and over the stored headers (which still say where the series was
+ * received): the new Study Instance UID, and every attribute of the old study (and, across
+ * patients, of the old patient) emptied, so that no value of the old place shows through where the
+ * new one has none. The new study's and patient's own attributes are laid on at egress from their
+ * rows (STUDY_OVERLAY_SQL, PATIENT_OVERLAY_SQL), so later changes to them reach the moved series.
+ * A series that once crossed patients keeps the Patient ID key, which marks it as having crossed.
  */
 export function movedSeriesOverlay(current: DicomJson, from: { study: StudyState; patient: PatientRow }, to: { study: StudyState; patient: PatientRow }): DicomJson {
   const crossesPatients = from.patient.id !== to.patient.id || PATIENT_ID in current;
   const out: DicomJson = { ...emptied(current), ...emptied(from.study.attributes) };
-  if (crossesPatients) {
-    Object.assign(out, emptied(from.patient.attributes), to.patient.attributes);
-    out[PATIENT_ID] = { vr: 'LO', Value: [to.patient.patientId] };
-  }
-  Object.assign(out, to.study.attributes);
+  if (crossesPatients) Object.assign(out, emptied(from.patient.attributes), { [PATIENT_ID]: { vr: 'LO' } });
   out[STUDY_UID] = { vr: 'UI', Value: [to.study.studyUid] };
   return out;
 }

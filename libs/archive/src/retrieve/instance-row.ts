@@ -26,23 +26,26 @@ export interface InstanceRow {
   readonly accessTier: 'Hot' | 'Cool' | 'Cold' | 'Archive';
   /** What ingest coercion changed in this instance (null values: removed), laid under the other layers; null: nothing. */
   readonly instanceOverlay: Record<string, { vr: string; Value?: unknown[] } | null> | null;
-  /** The patient's current attributes to lay over the stored header (empty: the object leaves as stored). */
+  /** The patient's current attributes to lay over the stored header (empty: none; PATIENT_OVERLAY_SQL). */
   readonly patientOverlay: Record<string, { vr: string; Value?: unknown[] }>;
   /** Corrected study-level values of the instance's study (libs/corrections; empty: none). */
   readonly studyOverlay: Record<string, { vr: string; Value?: unknown[] }>;
-  /** What a series moved to another study carries (its Study Instance UID, study and patient attributes; empty: not moved). */
+  /** What a series moved to another study carries (its Study Instance UID, the old place's attributes emptied; empty: not moved). */
   readonly seriesOverlay: Record<string, { vr: string; Value?: unknown[] }>;
 }
 
 /**
- * The study's layer of the egress overlay: its corrections; for a series moved in from another
- * study (libs/corrections), all of the study's attributes as the index has them now (so a later
- * correction of the study, or its undo, reaches the moved series too).
+ * The study's and the patient's layers of the egress overlay: the study's corrections and the
+ * patient's current values (registry, merges); for a series moved in from another study
+ * (libs/corrections), all of the study's and the patient's attributes as the index has them now,
+ * so a later correction of the study, a patient update or a study reassigned to another patient
+ * reaches the moved series too.
  */
 export const STUDY_OVERLAY_SQL = `(CASE WHEN se.overlay = '{}'::jsonb THEN st.overlay ELSE st.attributes || st.overlay END)`;
+export const PATIENT_OVERLAY_SQL = `(CASE WHEN se.overlay = '{}'::jsonb THEN p.overlay ELSE p.attributes || p.overlay END)`;
 
 /** The whole egress overlay as one DICOM JSON object (later layers win), for metadata built in SQL. */
-export const OVERLAY_SQL = `(se.overlay || p.overlay || ${STUDY_OVERLAY_SQL})`;
+export const OVERLAY_SQL = `(se.overlay || ${PATIENT_OVERLAY_SQL} || ${STUDY_OVERLAY_SQL})`;
 
 export const INSTANCE_ROW_COLUMNS = `
   i.id, st.study_uid AS "studyUid", se.series_uid AS "seriesUid", i.sop_instance_uid AS "sopInstanceUid",
@@ -50,7 +53,7 @@ export const INSTANCE_ROW_COLUMNS = `
   i.dataset_offset AS "datasetOffset", i.pixel_offset AS "pixelOffset", i.pixel_length AS "pixelLength",
   i.fragments, i.bulk_elements AS "bulkElements", i.rows, i.columns, i.bits_allocated AS "bitsAllocated", i.samples_per_pixel AS "samplesPerPixel",
   i.number_of_frames AS "numberOfFrames", i.storage_state AS "storageState", i.spool_node AS "spoolNode",
-  i.spool_path AS "spoolPath", i.blob_key AS "blobKey", i.access_tier AS "accessTier", i.coerced AS "instanceOverlay", p.overlay AS "patientOverlay",
+  i.spool_path AS "spoolPath", i.blob_key AS "blobKey", i.access_tier AS "accessTier", i.coerced AS "instanceOverlay", ${PATIENT_OVERLAY_SQL} AS "patientOverlay",
   ${STUDY_OVERLAY_SQL} AS "studyOverlay", se.overlay AS "seriesOverlay"`;
 
 /** The FROM clause INSTANCE_ROW_COLUMNS reads from. */
