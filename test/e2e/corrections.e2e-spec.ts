@@ -203,6 +203,9 @@ describe('corrections and IOCM end to end', () => {
     expect(await images()).not.toContain(target.sop);
     expect((await wado(target.study, target.series, target.sop)).status).toBe(404);
     expect((await cfind('rejected', 'IMAGE', [`StudyInstanceUID=${A}`, `SeriesInstanceUID=${target.series}`, 'SOPInstanceUID'])).map((m) => str(m, Tag.SOPInstanceUID))).toEqual([sop(A, 1, 1)]);
+    expect((await cget('rejected', A, target.series)).map((j) => str(j, Tag.SOPInstanceUID))).toEqual([sop(A, 1, 1)]);
+    const [counted] = await cfind('rejected-count', 'STUDY', [`StudyInstanceUID=${A}`, 'NumberOfStudyRelatedInstances']);
+    expect(str(counted, Tag.NumberOfStudyRelatedInstances)).toBe(2);
 
     // Re-send (reject policy): C-STORE refused with Not Authorized, STOW lists it as failed (0x0124).
     const again = await storescu('again', instance(A, 1, 2, { accession: 'E2E-A', description: 'CT HEAD' }));
