@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetToJson, type DicomJson, lookupTransferSyntax, readPart10Prefix, readWholeDataset, Tag, tagToHex } from '#vna/dicom';
 import { RunningArchive } from '../support/archive-process.js';
-import { dcmtk } from '../support/dcmtk.js';
+import { dcmtk, dcmtkDaemon } from '../support/dcmtk.js';
 import { first, items, qido, stow, stowAll, syntheticInstance, TEST_UID_ROOT } from '../support/dicomweb.js';
 import { multipartBodies, part10 } from '../support/fixtures.js';
+import { freePort } from '../support/test-env.js';
 
 /**
  * HIM corrections and IHE IOCM rejection notes end to end against the built archive: corrections
@@ -69,6 +70,7 @@ const str = (json: DicomJson | undefined, tag: number): unknown => first(json, t
 describe('corrections and IOCM end to end', () => {
   let archive: RunningArchive;
   let work: string;
+  let scpPort: number;
 
   const cfind = async (label: string, level: 'STUDY' | 'IMAGE', keys: string[]): Promise<DicomJson[]> => {
     const out = join(work, `find-${label}`);
@@ -109,7 +111,8 @@ describe('corrections and IOCM end to end', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'vna-corr-'));
-    archive = await RunningArchive.start({ label: 'corrections' });
+    scpPort = await freePort();
+    archive = await RunningArchive.start({ label: 'corrections', env: { VNA_DICOM_NODES: `STORESCP@127.0.0.1:${scpPort}` } });
     await stowAll(archive, [
       instance(A, 1, 1, { accession: 'E2E-A', description: 'CT HEAD' }),
       instance(A, 1, 2, { accession: 'E2E-A', description: 'CT HEAD' }),
@@ -238,5 +241,23 @@ describe('corrections and IOCM end to end', () => {
     expect(await studyQido(`StudyInstanceUID=${B}`)).toEqual([]);
     expect(await cfind('hidden-study', 'STUDY', [`StudyInstanceUID=${B}`])).toEqual([]);
     expect(tagToHex(Tag.FailureReason)).toBe('00081197');
+  });
+
+  it('C-MOVE sends a corrected study with the correction laid over and without its rejected instances', async () => {
+    expect((await api(`/api/v1/studies/${A}/attributes`, { attributes: { StudyDescription: 'CT HEAD (corrected)' }, reason: 'typo' })).status).toBe(200);
+    expect(await storescu('note-move', rejectionNote(`${ROOT}.300`, '113038', [{ study: A, series: `${A}.1`, sop: sop(A, 1, 1) }]))).not.toMatch(/Failed|Error/i);
+    const received = join(work, 'moved');
+    mkdirSync(received, { recursive: true });
+    const scp = dcmtkDaemon('storescp', ['-aet', 'STORESCP', '+xa', '-od', received, String(scpPort)]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await dcmtk('movescu', ['-S', '-aec', 'VNA', '-aem', 'STORESCP', '127.0.0.1', String(archive.dicomPort), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${A}`]);
+      expect({ code: r.code, errors: r.stderr }).toEqual({ code: 0, errors: '' });
+      const moved = readdirSync(received).map((f) => parseObject(readFileSync(join(received, f))));
+      expect(moved.map((j) => str(j, Tag.SOPInstanceUID)).sort()).toEqual([sop(A, 1, 2), sop(A, 2, 1)].sort());
+      expect(moved.map((j) => str(j, Tag.StudyDescription))).toEqual(['CT HEAD (corrected)', 'CT HEAD (corrected)']);
+    } finally {
+      await scp.stop();
+    }
   });
 });
