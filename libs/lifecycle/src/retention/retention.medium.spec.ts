@@ -66,14 +66,17 @@ describe('retention', () => {
     const minor = await storeStudy(h, { patientId: 'RT-MINOR', modality: 'CT', studyDate: '20100315', birthDate: '20050601' });
     const mammo = await storeStudy(h, { patientId: 'RT-MAMMO', modality: 'MG', studyDate: '20100315', description: 'Screening MAMMOGRAPHY bilateral' });
     const unmatched = await storeStudy(h, { patientId: 'RT-OTHER', modality: 'OT', studyDate: '20100315' });
+    const migrated = await storeStudy(h, { patientId: 'RT-MIG', modality: 'CT', studyDate: '20100315', sourceAet: 'OLDPACS' });
     await retentionPolicy('ct-10-years', 10, { modality: 'CT', minorAge: 18 });
     await retentionPolicy('mammo-20-years', 20, { descriptionPattern: '*mammo*', priority: 10 });
+    await h.retention.savePolicy({ name: 'migrated-30-years', priority: 1, retainYears: 30, minorAge: null, modality: null, sourceAet: 'OLDPACS', descriptionPattern: null, enabled: true }, 'him-admin');
 
     expect(await h.retention.study(adult.studyUid)).toMatchObject({ expiresOn: '2020-03-15', policyName: 'ct-10-years', frozen: false, held: false });
     // Born 2005-06-01, 4 at the study: kept until 18 + 10 years after birth (2033-06-01), later than 2020.
     expect(await h.retention.study(minor.studyUid)).toMatchObject({ expiresOn: '2033-06-01', policyName: 'ct-10-years' });
     expect(await h.retention.study(mammo.studyUid)).toMatchObject({ expiresOn: '2030-03-15', policyName: 'mammo-20-years' });
     expect(await h.retention.study(unmatched.studyUid)).toMatchObject({ expiresOn: null, policyName: null });
+    expect(await h.retention.study(migrated.studyUid)).toMatchObject({ expiresOn: '2040-03-15', policyName: 'migrated-30-years' });
 
     // HIM keeps the adult's study longer, with a reason: frozen against policy changes.
     await h.retention.override(adult.studyUid, '2040-01-01', 'research cohort, ethics approval 2026/17', 'him-admin');

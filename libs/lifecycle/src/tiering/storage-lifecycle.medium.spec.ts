@@ -111,6 +111,20 @@ describe('tiers', () => {
     expect(await storeTier(h.blob, idle.objects[0]!.blobKey)).toBe('Cold');
     expect((await indexTier(h, used.objects[0]!.id)).tier).toBe('Hot');
   });
+
+  it('moves by size and by source, first matching policy first', async () => {
+    await clearPolicies();
+    const small = await storeStudy(h, { modality: 'SM', studyDate: '20261101', sourceAet: 'SCANNER' });
+    const migrated = await storeStudy(h, { modality: 'SM', studyDate: '20261101', sourceAet: 'OLDPACS' });
+    const size = small.objects[0]!.bytes.length;
+    await h.tiering.savePolicy({ name: 'from-old-pacs', priority: 1, tier: 'Cold', minAgeDays: null, minIdleDays: null, modality: null, minSizeBytes: null, sourceAet: 'OLDPACS', enabled: true }, 'test');
+    await h.tiering.savePolicy({ name: 'big-sm', priority: 2, tier: 'Cool', minAgeDays: null, minIdleDays: null, modality: 'SM', minSizeBytes: size, sourceAet: null, enabled: true }, 'test');
+    await h.tiering.savePolicy({ name: 'huge-sm', priority: 0, tier: 'Archive', minAgeDays: null, minIdleDays: null, modality: 'SM', minSizeBytes: size * 1000, sourceAet: null, enabled: true }, 'test');
+    await h.tiering.run();
+    expect((await indexTier(h, migrated.objects[0]!.id)).tier).toBe('Cold');
+    expect((await indexTier(h, small.objects[0]!.id)).tier).toBe('Cool');
+    expect(await storeTier(h.blob, migrated.objects[0]!.blobKey)).toBe('Cold');
+  });
 });
 
 describe('retrieving an object in the Archive tier', () => {
@@ -237,6 +251,29 @@ describe('prefetch', () => {
     }
     // Each order is a trigger once.
     expect((await h.prefetch.run()).triggers).toBe(0);
+  });
+
+  it('a scheduled worklist step about to start (its order placed long ago) brings the priors up to Hot', async () => {
+    const patient = { patientId: 'PF-3', issuer: 'NORTHSIDE' };
+    const prior = await storeStudy(h, { ...patient, modality: 'MR', studyDate: '20260101' });
+    await h.blob.setAccessTier(prior.objects[0]!.blobKey, 'Cold');
+    await h.db.query(`UPDATE instance SET access_tier = 'Cold' WHERE id = $1`, [prior.objects[0]!.id]);
+    // An order placed long ago (its own trigger is past), its CT step starting tomorrow.
+    const ack = parseAck(
+      (await h.module.get(Hl7InboundService).receive({
+        payload: Buffer.from(ormO01({ controlId: 'PF-ORM-3', accession: 'ACC-PF-3', patientId: 'PF-3', issuer: 'NORTHSIDE', modality: 'MR', start: '20261125080000' }), 'utf8'),
+        receivedAt: new Date(),
+        peer: '127.0.0.1:40000',
+      })).ack.toString('utf8'),
+    );
+    expect(ack.code).toBe('AA');
+    await h.db.query(`UPDATE imaging_order SET created_at = $1 WHERE accession_number = 'ACC-PF-3'`, [new Date('2026-01-01T00:00:00Z')]);
+    const run = await h.prefetch.run();
+    expect(run).toMatchObject({ triggers: 1, objects: 1 });
+    const [trigger] = (await h.db.query(`SELECT kind FROM prefetch_trigger WHERE patient_id = 'PF-3'`)) as { kind: string }[];
+    expect(trigger!.kind).toBe('worklist');
+    expect(await indexTier(h, prior.objects[0]!.id)).toMatchObject({ tier: 'Hot' });
+    expect(await storeTier(h.blob, prior.objects[0]!.blobKey)).toBe('Hot');
   });
 });
 
