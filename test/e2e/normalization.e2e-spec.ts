@@ -159,7 +159,8 @@ describe('normalization', () => {
     const series = (await (await archive.fetch(`/dicomweb/series?Manufacturer=${encodeURIComponent('GE Healthcare')}`)).json()) as DicomJson[];
     expect(series.map((s) => first(s, Tag.StudyInstanceUID))).toEqual(expect.arrayContaining([study, uidOf(fixtureJson('ct-ge-latin1'), Tag.StudyInstanceUID)]));
 
-    const record = (await (await archive.fetch(`/api/v1/instances/${uidOf(json, Tag.SOPInstanceUID)}/coercion`, { key: 'reader' })).json()) as { rules: string[]; received: DicomJson };
+    const record = (await (await archive.fetch(`/api/v1/instances/${uidOf(json, Tag.SOPInstanceUID)}/coercion`, { key: 'reader' })).json()) as { rules: string[]; received: DicomJson; warnings: string[] };
+    expect(record.warnings).toEqual(expect.arrayContaining(['invalid UID in 00200052', 'invalid IS value in 00200011']));
     expect(record.rules.length).toBeGreaterThanOrEqual(3);
     expect(record.received['00080020']).toEqual({ vr: 'DA', Value: ['1993.04.30'] });
     // Retrieved objects carry the normalized dates and name, the Manufacturer as sent (folded for search only).

@@ -25,6 +25,18 @@ export interface CoercionRuleVersion {
   readonly at: Date;
 }
 
+/** What ingest coercion did to one instance. */
+export interface InstanceCoercion {
+  /** The rule versions that changed something, `id@version`. */
+  readonly rules: string[];
+  /** Changed attributes as laid over on the way out (null: removed). */
+  readonly coerced: unknown;
+  /** The changed attributes as received (null: absent). */
+  readonly received: unknown;
+  /** What ingest reported (invalid UIDs, IS/DS values, unreadable legacy dates), tag references only. */
+  readonly warnings: string[];
+}
+
 const UNIQUE_VIOLATION = '23505';
 
 const RULE_COLUMNS = `id::text AS id, name, version, spec AS rule, created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
@@ -120,11 +132,13 @@ export class CoercionRuleRepository {
   }
 
   /** What ingest coercion did to one instance (current version by SOP Instance UID). */
-  async instanceCoercion(sopInstanceUid: string): Promise<{ rules: string[]; coerced: unknown; received: unknown } | undefined> {
+  async instanceCoercion(sopInstanceUid: string): Promise<InstanceCoercion | undefined> {
     const rows = (await this.db.query(
-      `SELECT coalesce(coercion_rules, '{}') AS rules, coalesce(coerced, '{}') AS coerced, coalesce(received, '{}') AS received FROM instance WHERE sop_instance_uid = $1 AND is_current`,
+      `SELECT coalesce(coercion_rules, '{}') AS rules, coalesce(coerced, '{}') AS coerced, coalesce(received, '{}') AS received,
+              coalesce(ingest_warnings, '{}') AS warnings
+         FROM instance WHERE sop_instance_uid = $1 AND is_current`,
       [sopInstanceUid],
-    )) as { rules: string[]; coerced: unknown; received: unknown }[];
+    )) as InstanceCoercion[];
     return rows[0];
   }
 

@@ -13,7 +13,7 @@ import {
   reportInvalidValues,
   validateRuleSpec,
 } from '#vna/dicom';
-import { CoercionRuleRepository, type CoercionRuleVersion, type StoredCoercionRule } from './coercion-rule.repository.js';
+import { CoercionRuleRepository, type CoercionRuleVersion, type InstanceCoercion, type StoredCoercionRule } from './coercion-rule.repository.js';
 import { NormalizationError } from './normalization.errors.js';
 
 /** A rule change as asked for: the rule, and optionally why and which version it replaces. */
@@ -193,7 +193,7 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** What ingest coercion did to an instance: rule versions, changed attributes, their values as received. */
-  async instanceCoercion(sopInstanceUid: string): Promise<{ rules: string[]; coerced: unknown; received: unknown }> {
+  async instanceCoercion(sopInstanceUid: string): Promise<InstanceCoercion> {
     const found = await this.rules.instanceCoercion(sopInstanceUid);
     if (!found) throw new NormalizationError('not-found', 'INSTANCE_NOT_FOUND', `no instance ${sopInstanceUid}`);
     return found;

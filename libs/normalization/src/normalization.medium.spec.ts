@@ -120,6 +120,8 @@ describe('out of the box', () => {
     ]);
     expect(o.result.outcome).toBe('stored');
     expect(o.result.warnings).toEqual(expect.arrayContaining(['invalid UID in 00200052', 'invalid IS value in 00200011', 'invalid DS value in 00281050']));
+    // Kept with the instance (DIMSE has no place for them in a success), as tag references without values.
+    expect((await rules.instanceCoercion(o.sopInstanceUid)).warnings).toEqual(expect.arrayContaining(['invalid UID in 00200052', 'invalid IS value in 00200011']));
   });
 });
 

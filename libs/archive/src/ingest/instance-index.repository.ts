@@ -215,9 +215,9 @@ function instanceInsert(
     sql: `(sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
          size_bytes, sha256, dataset_offset, pixel_offset, pixel_length, fragments, bulk_elements, rows, columns, bits_allocated,
          samples_per_pixel, number_of_frames, storage_state, spool_node, spool_path, source_aet, source_kind, metadata,
-         coerced, received, coercion_rules)
+         coerced, received, coercion_rules, ingest_warnings)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23,
-         $24::jsonb, $25::jsonb, $26::text[])`,
+         $24::jsonb, $25::jsonb, $26::text[], $27::text[])`,
     params: [
       instance.sopInstanceUid,
       seriesId,
@@ -246,6 +246,7 @@ function instanceInsert(
       record.normalization && Object.keys(record.normalization.overlay).length ? JSON.stringify(record.normalization.overlay) : null,
       record.normalization ? JSON.stringify(record.normalization.received) : null,
       record.normalization ? record.normalization.rules : null,
+      record.warnings.length ? record.warnings : null,
     ],
   };
 }

@@ -97,6 +97,7 @@ describe('coercion actions', () => {
     const r = run({ actions: [{ op: 'date', attribute: 'StudyDate' }] }, json);
     expect(value(r.json, '00080020')).toEqual(['last tuesday']);
     expect(r.warnings).toEqual([expect.stringMatching(/00080020.*not a date/)]);
+    expect(r.warnings[0]).not.toContain('tuesday');
   });
 
   it('issuer fills a missing IssuerOfPatientID from the rule or the source default, never overwrites unless told', () => {

@@ -252,7 +252,8 @@ function compileAction(a: CoercionAction, path: string): Step {
       return (work) =>
         eachValue(t.key, t.vr, (v, vr) => {
           const out = vr === 'TM' ? normalizeTime(v) : vr === 'DT' ? normalizeDateTime(v) : normalizeDate(v);
-          if (out === undefined) work.warnings.push(`${t.key}: "${v}" is not a date or time the rule recognises; left as received`);
+          // The value itself stays out of the warning: dates may be PHI (a birth date), and warnings are logged and kept.
+          if (out === undefined) work.warnings.push(`${t.key}: not a date or time the rule recognises; left as received`);
           return out ?? v;
         })(work, {});
     }

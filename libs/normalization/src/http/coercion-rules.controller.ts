@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, type Principal, RequireRole } from '#vna/auth';
-import type { CoercionRuleVersion, StoredCoercionRule } from '../coercion-rule.repository.js';
+import type { CoercionRuleVersion, InstanceCoercion, StoredCoercionRule } from '../coercion-rule.repository.js';
 import { AsReceivedService } from '../as-received.service.js';
 import { CoercionRulesService, type DryRunResult } from '../coercion-rules.service.js';
 import { DryRunService } from '../dry-run.service.js';
@@ -84,8 +84,8 @@ export class InstanceCoercionController {
   ) {}
 
   @Get('instances/:sopInstanceUid/coercion')
-  @ApiOperation({ summary: 'The rule versions that touched an instance, its changed attributes and their values as received' })
-  coercion(@Param('sopInstanceUid') uid: string): Promise<{ rules: string[]; coerced: unknown; received: unknown }> {
+  @ApiOperation({ summary: 'The rule versions that touched an instance, its changed attributes, their values as received, and what ingest reported' })
+  coercion(@Param('sopInstanceUid') uid: string): Promise<InstanceCoercion> {
     return this.rules.instanceCoercion(uid);
   }
 
