@@ -6,10 +6,11 @@ import { type BlobStore, BlobStoreError } from '#vna/blob';
 import { Tag, tagToHex } from '#vna/dicom';
 import { toProblem } from '#vna/http';
 import { Hl7InboundModule, Hl7InboundService } from '#vna/hl7';
-import { OrdersModule } from '#vna/identity';
+import { IdentityModule } from '#vna/identity';
 import { MetricsService } from '#vna/observability';
 import { indexTier, type LifecycleHarness, startLifecycle, storeStudy } from '../../../../test/support/lifecycle-medium.js';
 import { type MediumEnv, mediumEnv } from '../../../../test/support/medium.js';
+import { adt } from '../../../../test/support/identity-medium.js';
 import { parseAck } from '../../../../test/support/mllp.js';
 import { ormO01 } from '../../../../test/support/worklist.js';
 import { LifecycleMetrics } from '../lifecycle-metrics.js';
@@ -29,7 +30,7 @@ const NOW = new Date('2026-11-24T10:00:00Z');
 
 beforeAll(async () => {
   env = await mediumEnv('lifecycle-tiers', { VNA_LIFECYCLE_RETRY_AFTER_SECONDS: '1800', VNA_LIFECYCLE_BATCH_SIZE: '2' });
-  h = await startLifecycle(env, [Hl7InboundModule, OrdersModule]);
+  h = await startLifecycle(env, [Hl7InboundModule, IdentityModule]);
   h.clock.set(NOW);
 });
 
@@ -273,6 +274,20 @@ describe('prefetch', () => {
     const [trigger] = (await h.db.query(`SELECT kind FROM prefetch_trigger WHERE patient_id = 'PF-3'`)) as { kind: string }[];
     expect(trigger!.kind).toBe('worklist');
     expect(await indexTier(h, prior.objects[0]!.id)).toMatchObject({ tier: 'Hot' });
+    expect(await storeTier(h.blob, prior.objects[0]!.blobKey)).toBe('Hot');
+  });
+});
+
+describe('prefetch on a pre-admit', () => {
+  it('an ADT^A05 brings the patient’s priors up to Hot before the visit', async () => {
+    const prior = await storeStudy(h, { patientId: 'PF-4', issuer: 'NORTHSIDE', modality: 'CT', studyDate: '20260101' });
+    await h.blob.setAccessTier(prior.objects[0]!.blobKey, 'Archive');
+    await h.db.query(`UPDATE instance SET access_tier = 'Archive' WHERE id = $1`, [prior.objects[0]!.id]);
+    const answer = await h.module.get(Hl7InboundService).receive({ payload: adt('A05', ['PID|1||PF-4^^^NORTHSIDE^MR||Preadmit^Paula||19800101|F', 'PV1|1|P']), receivedAt: new Date(), peer: '127.0.0.1:40000' });
+    expect(parseAck(answer.ack.toString('utf8')).code).toBe('AA');
+    const run = await h.prefetch.run();
+    expect(run).toMatchObject({ triggers: 1, objects: 1 });
+    expect(await indexTier(h, prior.objects[0]!.id)).toMatchObject({ tier: 'Hot', archiveStatus: null });
     expect(await storeTier(h.blob, prior.objects[0]!.blobKey)).toBe('Hot');
   });
 });

@@ -27,17 +27,16 @@ export interface VerificationFinding {
 /** Storage verification results, one per stored object version. */
 @Injectable()
 export class VerificationRepository {
-  /** The next objects to check: never checked first, then the longest ago, only those not checked since `roundStart`. */
-  async next(sql: SqlRunner, roundStart: Date, limit: number): Promise<VerificationTarget[]> {
-    const rows = (await sql.query(
+  /** The stored objects (every version) after `cursor`, by id: a round walks them all, a batch at a time. */
+  async batch(sql: SqlRunner, cursor: string, limit: number): Promise<VerificationTarget[]> {
+    return (await sql.query(
       `SELECT i.id::text, i.blob_key AS "blobKey", i.size_bytes::float8 AS "sizeBytes", i.sha256, i.md5, i.access_tier AS "accessTier",
               (i.archive_status IS NOT NULL) AS rehydrating
-         FROM instance i LEFT JOIN storage_verification v ON v.instance_fk = i.id
-        WHERE i.storage_state = 'stored' AND i.blob_key IS NOT NULL AND (v.checked_at IS NULL OR v.checked_at < $1)
-        ORDER BY v.checked_at NULLS FIRST, i.id LIMIT $2`,
-      [roundStart, limit],
+         FROM instance i
+        WHERE i.id > $1 AND i.storage_state = 'stored' AND i.blob_key IS NOT NULL
+        ORDER BY i.id LIMIT $2`,
+      [cursor, limit],
     )) as VerificationTarget[];
-    return rows;
   }
 
   async record(sql: SqlRunner, results: readonly { id: string; status: VerificationStatus; method: string; detail: string | null }[], at: Date): Promise<void> {
