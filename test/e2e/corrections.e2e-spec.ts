@@ -261,3 +261,28 @@ describe('corrections and IOCM end to end', () => {
     }
   });
 });
+
+describe('IOCM re-send policy restore end to end', () => {
+  let archive: RunningArchive;
+
+  beforeAll(async () => {
+    archive = await RunningArchive.start({ label: 'iocmrestore', env: { VNA_IOCM_RESEND: 'restore' } });
+  });
+
+  afterAll(async () => {
+    await archive?.destroy();
+  });
+
+  it('a rejected instance sent again over STOW is stored and visible again, the rejection ended as restored', async () => {
+    const study = `${ROOT}.500`;
+    const image = instance(study, 1, 1, { accession: 'E2E-R', description: 'CT' });
+    await stowAll(archive, [image]);
+    expect((await stow(archive, [part10(rejectionNote(`${ROOT}.501`, '113001', [{ study, series: `${study}.1`, sop: sop(study, 1, 1) }]))])).status).toBe(200);
+    const url = `/dicomweb/studies/${study}/series/${study}.1/instances/${sop(study, 1, 1)}`;
+    expect((await archive.fetch(url, { key: 'reader' })).status).toBe(404);
+    expect((await stow(archive, [part10(image)])).status).toBe(200);
+    expect((await archive.fetch(url, { key: 'reader' })).status).toBe(200);
+    const [rejection] = (await (await archive.fetch(`/api/v1/rejections?studyUid=${study}`, { key: 'reader' })).json()) as Record<string, unknown>[];
+    expect(rejection).toMatchObject({ state: 'restored', reasonCode: '113001' });
+  });
+});
