@@ -185,6 +185,19 @@ describe('normalization', () => {
     expect(first(row, 0x00080080)).toBe('Old Site');
   });
 
+  it("keeps a DICOM node's character set over /api/v1/dicom-nodes, refusing one that is not a Specific Character Set", async () => {
+    const bad = await post('/api/v1/dicom-nodes', { aet: 'LATINPACS', host: '127.0.0.1', port: 104, charset: 'LATIN-1' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { detail: string }).detail).toMatch(/not a Specific Character Set value/);
+    const created = await post('/api/v1/dicom-nodes', { aet: 'LATINPACS', host: '127.0.0.1', port: 104, charset: 'ISO_IR 100' });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { charset: string[] }).charset).toEqual(['ISO_IR 100']);
+    expect((await post('/api/v1/dicom-nodes/LATINPACS/charset', { charset: '\\ISO 2022 IR 87' }, 'writer', 'PUT')).status).toBe(403);
+    const changed = await post('/api/v1/dicom-nodes/LATINPACS/charset', { charset: '\\ISO 2022 IR 87' }, 'admin', 'PUT');
+    expect(((await changed.json()) as { charset: string[] }).charset).toEqual(['', 'ISO 2022 IR 87']);
+    expect((await post('/api/v1/dicom-nodes/NOSUCH/charset', { charset: 'ISO_IR 100' }, 'admin', 'PUT')).status).toBe(404);
+  });
+
   it('dry-runs a Part 10 upload or DICOM JSON with a rule being tried, storing nothing', async () => {
     const before = (await (await archive.fetch('/dicomweb/studies')).json()) as DicomJson[];
     const upload = await archive.fetch('/api/v1/coercion-rules/dry-run?aet=LEGACYSCU', {

@@ -2,9 +2,12 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { type DicomNodeSpec, isValidAeTitle, VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { interpretSpecificCharacterSet } from '#vna/dicom';
 
 export interface DicomNode extends DicomNodeSpec {
   readonly description: string;
+  /** The only character set the node accepts (Specific Character Set values); null: any (the archive's default applies). */
+  readonly charset: readonly string[] | null;
   readonly source: 'config' | 'api';
   readonly createdAt: Date;
 }
@@ -64,17 +67,27 @@ export class DicomNodeService implements OnModuleInit {
     return this.cache.get(aet);
   }
 
-  async add(spec: { aet: string; host: string; port: number; description?: string }): Promise<DicomNode> {
+  async add(spec: { aet: string; host: string; port: number; description?: string; charset?: string | null }): Promise<DicomNode> {
     if (!isValidAeTitle(spec.aet)) throw new DicomNodeError('invalid', 'aet must be 1-16 printable characters without backslash');
     if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) throw new DicomNodeError('invalid', 'port must be 1-65535');
     if (!spec.host || spec.host.length > 253 || /\s/.test(spec.host)) throw new DicomNodeError('invalid', 'host must be a host name or address');
+    const charset = spec.charset === undefined || spec.charset === null ? null : parseCharset(spec.charset).join('\\');
     const rows = (await this.db.query(
-      `INSERT INTO dicom_node (aet, host, port, description, source) VALUES ($1, $2, $3, $4, 'api') ON CONFLICT (aet) DO NOTHING RETURNING aet`,
-      [spec.aet, spec.host, spec.port, spec.description ?? ''],
+      `INSERT INTO dicom_node (aet, host, port, description, source, charset) VALUES ($1, $2, $3, $4, 'api', $5) ON CONFLICT (aet) DO NOTHING RETURNING aet`,
+      [spec.aet, spec.host, spec.port, spec.description ?? '', charset],
     )) as unknown[];
     if (rows.length === 0) throw new DicomNodeError('conflict', `a node with AE title ${spec.aet} exists`);
     await this.reload();
     return this.cache.get(spec.aet)!;
+  }
+
+  /** Sets (or clears, with null) the character set a node accepts; for nodes from the configuration too. */
+  async setCharset(aet: string, charset: string | null): Promise<DicomNode> {
+    const values = charset === null ? null : parseCharset(charset);
+    const rows = (await this.db.query(`WITH u AS (UPDATE dicom_node SET charset = $2 WHERE aet = $1 RETURNING aet) SELECT aet FROM u`, [aet, values ? values.join('\\') : null])) as unknown[];
+    if (rows.length === 0) throw new DicomNodeError('not-found', `no node with AE title ${aet}`);
+    await this.reload();
+    return this.cache.get(aet)!;
   }
 
   async remove(aet: string): Promise<void> {
@@ -86,15 +99,31 @@ export class DicomNodeService implements OnModuleInit {
   }
 
   private async reload(): Promise<void> {
-    const rows = (await this.db.query(`SELECT aet, host, port, description, source, created_at FROM dicom_node`)) as {
+    const rows = (await this.db.query(`SELECT aet, host, port, description, source, created_at, charset FROM dicom_node`)) as {
       aet: string;
       host: string;
       port: number;
       description: string;
       source: 'config' | 'api';
       created_at: Date;
+      charset: string | null;
     }[];
-    this.cache = new Map(rows.map((r) => [r.aet, { aet: r.aet, host: r.host, port: r.port, description: r.description, source: r.source, createdAt: r.created_at }]));
+    this.cache = new Map(
+      rows.map((r) => [
+        r.aet,
+        { aet: r.aet, host: r.host, port: r.port, description: r.description, source: r.source, createdAt: r.created_at, charset: r.charset === null ? null : r.charset.split('\\') },
+      ]),
+    );
     this.loadedAt = Date.now();
   }
+}
+
+/** A Specific Character Set value as given (`ISO_IR 100`, `\ISO 2022 IR 87`): its defined terms, or a refusal naming the problem. */
+function parseCharset(text: string): string[] {
+  const values = text.split('\\').map((v) => v.trim());
+  const cs = interpretSpecificCharacterSet(values);
+  if (text.trim() === '' || cs.warnings.length > 0 || cs.terms.some((t) => t === undefined)) {
+    throw new DicomNodeError('invalid', `charset "${text}" is not a Specific Character Set value (such as ISO_IR 192, ISO_IR 100, \\ISO 2022 IR 87)${cs.warnings.length ? `: ${cs.warnings.join('; ')}` : ''}`);
+  }
+  return values;
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { RequireRole } from '#vna/auth';
@@ -26,6 +26,20 @@ export class CreateDicomNodeDto {
   @IsString()
   @Length(0, 200)
   description?: string;
+
+  @ApiPropertyOptional({ description: 'the only character set the node accepts: every header sent to it is written in it (UTF-8 when the text cannot be)', example: 'ISO_IR 100' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  charset?: string;
+}
+
+export class DicomNodeCharsetDto {
+  @ApiProperty({ description: 'Specific Character Set values, backslash-separated; null: any (the archive default applies)', example: 'ISO_IR 100', nullable: true, type: String })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  charset!: string | null;
 }
 
 /** The DICOM peers: who may associate (production) and where C-MOVE may send. */
@@ -44,6 +58,12 @@ export class DicomNodesController {
   @RequireRole('admin')
   add(@Body() body: CreateDicomNodeDto): Promise<DicomNode> {
     return this.nodes.add(body);
+  }
+
+  @Put(':aet/charset')
+  @RequireRole('admin')
+  setCharset(@Param('aet') aet: string, @Body() body: DicomNodeCharsetDto): Promise<DicomNode> {
+    return this.nodes.setCharset(aet, body.charset ?? null);
   }
 
   @Delete(':aet')

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type QueryLevel, RetrieveService } from '#vna/archive';
+import { DicomNodeService } from '#vna/dimse';
 import { datasetToJson, type DicomJson, EXPLICIT_LE, readWholeDataset, Tag, tagToHex, type WriteElement } from '#vna/dicom';
 import { type ArchiveHarness, imageDataset, type MediumEnv, mediumEnv, startArchive, storeDataset, uid } from '../../../test/support/medium.js';
 import { CoercionRulesService } from './coercion-rules.service.js';
@@ -206,5 +207,20 @@ describe('egress', () => {
     const other = await retrieved(o.sopInstanceUid, o.studyUid, 'NEWPACS');
     expect(other.dataset.equals(other.asReceived.subarray(other.asReceived.length - other.dataset.length))).toBe(true);
     expect(first(datasetToJson(readWholeDataset(other.dataset, EXPLICIT_LE)), Tag.StudyDescription)).toBe('Thorax');
+  });
+
+  it("writes a node's own character set (set over /api/v1/dicom-nodes), refusing one that is not a Specific Character Set", async () => {
+    const nodes = archive.module.get(DicomNodeService);
+    await expect(nodes.add({ aet: 'BADPACS', host: '127.0.0.1', port: 104, charset: 'LATIN1' })).rejects.toMatchObject({ kind: 'invalid' });
+    await nodes.add({ aet: 'LATINPACS', host: '127.0.0.1', port: 104 });
+    const o = await store([{ tag: Tag.PatientName, vr: 'PN', value: 'Müller^Jürgen' }]);
+    expect((await retrieved(o.sopInstanceUid, o.studyUid, 'LATINPACS')).dataset.equals((await retrieved(o.sopInstanceUid, o.studyUid, 'NEWPACS')).dataset)).toBe(true);
+    expect((await nodes.setCharset('LATINPACS', 'ISO_IR 100')).charset).toEqual(['ISO_IR 100']);
+    const latin = readWholeDataset((await retrieved(o.sopInstanceUid, o.studyUid, 'LATINPACS')).dataset, EXPLICIT_LE);
+    expect(latin.specificCharacterSet()).toEqual(['ISO_IR 100']);
+    expect(first(datasetToJson(latin), Tag.PatientName)).toEqual({ Alphabetic: 'Müller^Jürgen' });
+    await expect(nodes.setCharset('NOSUCH', 'ISO_IR 100')).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(nodes.setCharset('LATINPACS', 'ISO_IR 999')).rejects.toMatchObject({ kind: 'invalid' });
+    expect((await nodes.setCharset('LATINPACS', null)).charset).toBeNull();
   });
 });

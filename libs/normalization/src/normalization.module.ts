@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ArchiveModule } from '#vna/archive';
+import { DicomNodeRegistryModule } from '#vna/dimse';
 import { AsReceivedService } from './as-received.service.js';
 import { CoercionRuleRepository } from './coercion-rule.repository.js';
 import { CoercionRulesService } from './coercion-rules.service.js';
@@ -13,7 +14,7 @@ import { NormalizationRegistration } from './normalization.registration.js';
  * rules held in memory, the ingest normalizer and the egress contributor registered with the archive.
  */
 @Module({
-  imports: [ArchiveModule],
+  imports: [ArchiveModule, DicomNodeRegistryModule],
   providers: [CoercionRuleRepository, CoercionRulesService, EgressCoercion, NormalizationRegistration],
   exports: [CoercionRulesService],
 })

@@ -7,6 +7,7 @@ import { Orders1732400000400 } from './1732400000400-orders.js';
 import { StorageLifecycle1732600000000 } from './1732600000000-storage-lifecycle.js';
 import { CoercionRules1732700000000 } from './1732700000000-coercion-rules.js';
 import { IngestWarnings1732700000100 } from './1732700000100-ingest-warnings.js';
+import { DicomNodeCharset1732700000200 } from './1732700000200-dicom-node-charset.js';
 import { CorrectionsIocm1732800000000 } from './1732800000000-corrections-iocm.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
@@ -20,5 +21,6 @@ export const MIGRATIONS = [
   StorageLifecycle1732600000000,
   CoercionRules1732700000000,
   IngestWarnings1732700000100,
+  DicomNodeCharset1732700000200,
   CorrectionsIocm1732800000000,
 ];
