@@ -37,7 +37,7 @@ export class LifecycleJobs {
         return { ...(await this.tiering.run()) };
       case 'retention': {
         const computed = await this.retention.recompute();
-        return { ...computed, proposed: await this.deletion.proposeExpired() };
+        return { ...computed, proposed: await this.deletion.proposeExpired(), proposedRejected: await this.deletion.proposeRejected() };
       }
       case 'verification':
         return { ...(await this.verification.run()) };

@@ -11,7 +11,9 @@ export interface Approval {
 export interface DeletionRequest {
   readonly id: string;
   readonly studyUid: string;
-  readonly origin: 'retention' | 'admin';
+  readonly origin: 'retention' | 'admin' | 'iocm';
+  /** Only these instances of the study (an IOCM 113039 rejection); null: the whole study. */
+  readonly sopInstanceUids: string[] | null;
   readonly reason: string;
   readonly policyName: string | null;
   readonly expiresOn: string | null;
@@ -50,7 +52,7 @@ export interface Tombstone {
   readonly deletedAt: Date;
 }
 
-const COLUMNS = `id::text, study_uid AS "studyUid", origin, reason, policy_name AS "policyName", to_char(expires_on, 'YYYY-MM-DD') AS "expiresOn",
+const COLUMNS = `id::text, study_uid AS "studyUid", origin, sop_instance_uids AS "sopInstanceUids", reason, policy_name AS "policyName", to_char(expires_on, 'YYYY-MM-DD') AS "expiresOn",
   status, approvals_needed AS "approvalsNeeded", approvals, requested_by AS "requestedBy", requested_at AS "requestedAt",
   closed_by AS "closedBy", closed_at AS "closedAt", close_reason AS "closeReason"`;
 
@@ -70,6 +72,26 @@ export class DeletionRepository {
        ON CONFLICT DO NOTHING
        RETURNING id`,
       [today, approvalsNeeded, now],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Proposes the deletion of the instances IHE IOCM rejection notes rejected with 113039 (Data
+   * Retention Policy Expired; libs/corrections hides them and leaves their deletion to this
+   * workflow): one request per study, unless a hold keeps the study or a request is open for it.
+   */
+  async proposeRejected(sql: SqlRunner, approvalsNeeded: number, now: Date): Promise<number> {
+    const rows = await sql.query(
+      `INSERT INTO deletion_request (study_uid, origin, reason, sop_instance_uids, approvals_needed, requested_by, requested_at)
+       SELECT r.study_uid, 'iocm', 'IOCM rejection note (113039 Data Retention Policy Expired): ' || string_agg(DISTINCT r.note_sop_instance_uid, ', '),
+              array_agg(DISTINCT r.sop_instance_uid ORDER BY r.sop_instance_uid), $1, 'system:iocm', $2
+         FROM iocm_rejection r JOIN study st ON st.study_uid = r.study_uid
+        WHERE r.reason_code = '113039' AND r.state = 'active' AND r.instance_fk IS NOT NULL AND NOT ${studyHeldSql('st')}
+        GROUP BY r.study_uid
+       ON CONFLICT DO NOTHING
+       RETURNING id`,
+      [approvalsNeeded, now],
     );
     return rows.length;
   }
@@ -110,13 +132,14 @@ export class DeletionRepository {
     return rows[0] as { id: string; patientId: string; issuer: string } | undefined;
   }
 
-  /** Every stored version of every object of the study: what the tombstone records. */
-  async instancesOf(sql: SqlRunner, studyId: string): Promise<TombstoneInstance[]> {
+  /** Every stored version of every object of the study (or of these of its objects): what the tombstone records. */
+  async instancesOf(sql: SqlRunner, studyId: string, sopInstanceUids: readonly string[] | null = null): Promise<TombstoneInstance[]> {
     return (await sql.query(
       `SELECT i.sop_instance_uid AS "sopInstanceUid", se.series_uid AS "seriesUid", i.sop_class_uid AS "sopClassUid", i.version,
               encode(i.sha256, 'hex') AS sha256, encode(i.md5, 'hex') AS md5, i.size_bytes::float8 AS "sizeBytes", i.blob_key AS "blobKey", i.access_tier AS tier
-         FROM instance i JOIN series se ON se.id = i.series_fk WHERE se.study_fk = $1 ORDER BY se.id, i.id`,
-      [studyId],
+         FROM instance i JOIN series se ON se.id = i.series_fk
+        WHERE se.study_fk = $1 AND ($2::text[] IS NULL OR i.sop_instance_uid = ANY($2::text[])) ORDER BY se.id, i.id`,
+      [studyId, sopInstanceUids],
     )) as TombstoneInstance[];
   }
 
@@ -125,6 +148,17 @@ export class DeletionRepository {
     await sql.query(`DELETE FROM instance WHERE series_fk IN (SELECT id FROM series WHERE study_fk = $1)`, [studyId]);
     await sql.query(`DELETE FROM series WHERE study_fk = $1`, [studyId]);
     await sql.query(`DELETE FROM study WHERE id = $1`, [studyId]);
+  }
+
+  /**
+   * Some of the study's instances (every version), then the series and the study they leave empty;
+   * the metadata documents of the series that stay are rebuilt on their next request.
+   */
+  async deleteInstanceRows(sql: SqlRunner, studyId: string, sopInstanceUids: readonly string[]): Promise<void> {
+    await sql.query(`DELETE FROM instance WHERE series_fk IN (SELECT id FROM series WHERE study_fk = $1) AND sop_instance_uid = ANY($2::text[])`, [studyId, sopInstanceUids]);
+    await sql.query(`DELETE FROM series_metadata WHERE series_fk IN (SELECT id FROM series WHERE study_fk = $1)`, [studyId]);
+    await sql.query(`DELETE FROM series se WHERE se.study_fk = $1 AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.series_fk = se.id)`, [studyId]);
+    await sql.query(`DELETE FROM study st WHERE st.id = $1 AND NOT EXISTS (SELECT 1 FROM series se WHERE se.study_fk = st.id)`, [studyId]);
   }
 
   async insertTombstone(sql: SqlRunner, t: Omit<Tombstone, 'id' | 'deletedAt'>, at: Date): Promise<void> {

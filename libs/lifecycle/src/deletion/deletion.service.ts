@@ -43,6 +43,13 @@ export class DeletionService {
     return n;
   }
 
+  /** IOCM 113039 rejections become proposals too (the same approvals and hold check). */
+  async proposeRejected(): Promise<number> {
+    const n = await this.repo.proposeRejected(autocommit(this.db), this.config.retention.approvals, this.clock.now());
+    if (n > 0) this.logger.log(`IOCM: instances rejected with 113039 in ${n} study(ies) proposed for deletion`);
+    return n;
+  }
+
   /** HIM asks for a study's deletion (the admin path): refused at once when a hold covers it. */
   async request(studyUid: string, reason: string, by: string): Promise<DeletionRequest> {
     return withTransaction(this.db, async (sql) => {
@@ -116,7 +123,7 @@ export class DeletionService {
         await this.repo.close(sql, id, 'deleted', approvers.join(','), 'the study was no longer in the index', at);
         return undefined;
       }
-      await this.deleteStudy(sql, study, { requestId: id, reason: request.reason, policyName: request.policyName, approvers, studyUid: request.studyUid }, at);
+      await this.deleteStudy(sql, study, { requestId: id, reason: request.reason, policyName: request.policyName, approvers, studyUid: request.studyUid, sopInstanceUids: request.sopInstanceUids }, at);
       await this.repo.close(sql, id, 'deleted', approvers.join(','), request.reason, at);
       return undefined;
     });
@@ -127,16 +134,17 @@ export class DeletionService {
   private async deleteStudy(
     sql: SqlRunner,
     study: { id: string; patientId: string; issuer: string },
-    why: { requestId: string; reason: string; policyName: string | null; approvers: string[]; studyUid: string },
+    why: { requestId: string; reason: string; policyName: string | null; approvers: string[]; studyUid: string; sopInstanceUids: string[] | null },
     at: Date,
   ): Promise<void> {
-    const instances = await this.repo.instancesOf(sql, study.id);
-    await this.repo.deleteStudyRows(sql, study.id);
+    const instances = await this.repo.instancesOf(sql, study.id, why.sopInstanceUids);
+    if (why.sopInstanceUids) await this.repo.deleteInstanceRows(sql, study.id, why.sopInstanceUids);
+    else await this.repo.deleteStudyRows(sql, study.id);
     await this.repo.insertTombstone(sql, { requestId: why.requestId, studyUid: why.studyUid, patientId: study.patientId, issuer: study.issuer, policyName: why.policyName, reason: why.reason, approvers: why.approvers, instances }, at);
-    await auditEvent(sql, 'study.deleted', why.approvers.join(','), why.studyUid, { request: why.requestId, reason: why.reason, policy: why.policyName, approvers: why.approvers, objects: instances.length }, at);
+    await auditEvent(sql, why.sopInstanceUids ? 'instances.deleted' : 'study.deleted', why.approvers.join(','), why.studyUid, { request: why.requestId, reason: why.reason, policy: why.policyName, approvers: why.approvers, objects: instances.length, sopInstanceUids: why.sopInstanceUids }, at);
     const keys = [...new Set(instances.map((i) => i.blobKey).filter((k): k is string => !!k))];
     if (keys.length) await this.outbox.add(sql, [{ topic: DELETE_BLOBS_TOPIC, queue: SHARED_QUEUE, payload: { keys, studyUid: why.studyUid } }]);
-    this.logger.log(`study ${why.studyUid} deleted (${instances.length} object(s); request ${why.requestId}; approved by ${why.approvers.join(', ')})`);
+    this.logger.log(`${why.sopInstanceUids ? `${why.sopInstanceUids.length} instance(s) of study` : 'study'} ${why.studyUid} deleted (${instances.length} object version(s); request ${why.requestId}; approved by ${why.approvers.join(', ')})`);
   }
 
   /** The outbox job: deletes the blobs no index row refers to any more (any tier; a missing one is fine). */

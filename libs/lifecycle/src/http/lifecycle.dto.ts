@@ -1,26 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { PageDto } from '#vna/http';
 
-export const LIFECYCLE_MAX_LIMIT = 1000;
 const TIERS = ['Hot', 'Cool', 'Cold', 'Archive'] as const;
-
-export class PageDto {
-  @ApiPropertyOptional({ default: 100, maximum: LIFECYCLE_MAX_LIMIT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(LIFECYCLE_MAX_LIMIT)
-  limit?: number;
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-}
 
 /** Why (kept in the audit trail with who and when). */
 export class ReasonDto {

@@ -5,6 +5,7 @@ import { ReconciliationTasks1732400000200 } from './1732400000200-reconciliation
 import { PatientRegistry1732400000300 } from './1732400000300-patient-registry.js';
 import { Orders1732400000400 } from './1732400000400-orders.js';
 import { StorageLifecycle1732600000000 } from './1732600000000-storage-lifecycle.js';
+import { DeletionOfRejected1732600000100 } from './1732600000100-deletion-of-rejected.js';
 import { CoercionRules1732700000000 } from './1732700000000-coercion-rules.js';
 import { IngestWarnings1732700000100 } from './1732700000100-ingest-warnings.js';
 import { DicomNodeCharset1732700000200 } from './1732700000200-dicom-node-charset.js';
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   PatientRegistry1732400000300,
   Orders1732400000400,
   StorageLifecycle1732600000000,
+  DeletionOfRejected1732600000100,
   CoercionRules1732700000000,
   IngestWarnings1732700000100,
   DicomNodeCharset1732700000200,
