@@ -6,6 +6,7 @@ import { CorrectionsModule } from '#vna/corrections';
 import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule } from '#vna/dimse';
+import { FhirApiModule } from '#vna/fhir';
 import { IdentityModule } from '#vna/identity';
 import { NormalizationModule } from '#vna/normalization';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
@@ -31,6 +32,7 @@ export class ApiModule {
         DicomNodesModule,
         DeadLettersModule,
         IdentityModule,
+        FhirApiModule,
         LifecycleApiModule,
         NormalizationModule,
         CorrectionsModule,

@@ -7,6 +7,7 @@ import { ConfigModule, type VnaConfig } from '#vna/config';
 import { DicomwebModule } from '#vna/dicomweb';
 import { DicomNodesModule, DimseModule } from '#vna/dimse';
 import { Hl7ListenerModule, Hl7MessagesModule } from '#vna/hl7';
+import { FhirApiModule, FhirPublishModule } from '#vna/fhir';
 import { IdentityModule } from '#vna/identity';
 import { NormalizationModule } from '#vna/normalization';
 import { DeadLettersModule, JobsModule } from '#vna/jobs';
@@ -36,6 +37,8 @@ export class VnaModule {
         Hl7ListenerModule,
         Hl7MessagesModule,
         IdentityModule,
+        FhirApiModule,
+        FhirPublishModule,
         LifecycleApiModule,
         LifecycleSchedulerModule,
         NormalizationModule,

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BlobModule } from '#vna/blob';
 import { ConfigModule, type VnaConfig } from '#vna/config';
+import { FhirPublishModule } from '#vna/fhir';
 import { JobsModule } from '#vna/jobs';
 import { Hl7OutboundModule } from '#vna/identity';
 import { LifecycleSchedulerModule } from '#vna/lifecycle';
@@ -20,6 +21,7 @@ export class WorkerModule {
         BlobModule,
         JobsModule.forRoot({ relay: true, consumeNodeQueue: false, consumeSharedQueue: true }),
         Hl7OutboundModule,
+        FhirPublishModule,
         LifecycleSchedulerModule,
         HealthModule,
       ],

@@ -153,4 +153,24 @@ describe('loadConfig', () => {
     expect(c.retention.approvals).toBe(2);
     expect(() => loadConfig({ VNA_RETENTION_APPROVALS: '3', VNA_LIFECYCLE_BATCH_SIZE: '0', VNA_LIFECYCLE_VERIFY_HASH: 'crc' })).toThrow(/VNA_RETENTION_APPROVALS[\s\S]*VNA_LIFECYCLE_BATCH_SIZE|VNA_LIFECYCLE_BATCH_SIZE[\s\S]*VNA_RETENTION_APPROVALS/);
   });
+  it('reads the FHIR hub settings: publish URL and its authentication, identifier systems, stability window', () => {
+    const d = loadConfig({});
+    expect(d.fhir).toEqual({ publish: undefined, patientIdentifierSystems: {}, createPatients: false, studyStableMs: 60_000, timeoutMs: 30_000 });
+    const c = loadConfig({
+      VNA_FHIR_PUBLISH_URL: 'https://ehr.example/fhir/R4/',
+      VNA_FHIR_PUBLISH_TOKEN_URL: 'https://ehr.example/token',
+      VNA_FHIR_PUBLISH_CLIENT_ID: 'vna',
+      VNA_FHIR_PUBLISH_CLIENT_SECRET: 's3cret',
+      VNA_FHIR_PATIENT_ID_SYSTEMS: 'HOSP=urn:oid:1.2.3, CLINIC=https://clinic.example/mrn',
+      VNA_FHIR_CREATE_PATIENTS: 'true',
+      VNA_STUDY_STABLE_SECONDS: '1',
+    });
+    expect(c.fhir.publish).toEqual({ url: 'https://ehr.example/fhir/R4', auth: expect.objectContaining({ kind: 'smart', clientId: 'vna', clientSecret: 's3cret' }) });
+    expect(c.fhir).toMatchObject({ patientIdentifierSystems: { HOSP: 'urn:oid:1.2.3', CLINIC: 'https://clinic.example/mrn' }, createPatients: true, studyStableMs: 1000 });
+    expect(loadConfig({ VNA_FHIR_PUBLISH_URL: 'http://ehr/fhir', VNA_FHIR_PUBLISH_TOKEN: 't' }).fhir.publish?.auth).toEqual({ kind: 'bearer', token: 't' });
+    expect(() => loadConfig({ VNA_FHIR_PUBLISH_URL: 'ftp://ehr' })).toThrow(/VNA_FHIR_PUBLISH_URL/);
+    expect(() => loadConfig({ VNA_FHIR_PUBLISH_URL: 'http://ehr', VNA_FHIR_PUBLISH_TOKEN_URL: 'http://ehr/token' })).toThrow(/VNA_FHIR_PUBLISH_CLIENT_ID/);
+    expect(() => loadConfig({ VNA_FHIR_PATIENT_ID_SYSTEMS: 'HOSP=not a uri' })).toThrow(/VNA_FHIR_PATIENT_ID_SYSTEMS: "HOSP=not a uri"/);
+    expect(() => loadConfig({ VNA_STUDY_STABLE_SECONDS: '-1' })).toThrow(/VNA_STUDY_STABLE_SECONDS/);
+  });
 });

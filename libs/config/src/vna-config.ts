@@ -67,6 +67,8 @@ export interface VnaConfig {
   /** Orders, the Modality Worklist and outbound HL7 (libs/identity/src/orders). */
   readonly orders: OrdersConfig;
   /** Patient identity (libs/identity). */
+  /** The FHIR R4 hub (libs/fhir): ImagingStudy publishing and the archive's own FHIR API. */
+  readonly fhir: FhirConfig;
   readonly identity: {
     /** The issuer of a PID-3 without assigning authority and of a DICOM header without IssuerOfPatientID. */
     readonly defaultPatientIdIssuer: string;
@@ -103,6 +105,26 @@ export interface EgressConfig {
   readonly defaultCharset: readonly string[];
   /** Destinations that accept only one character set (AE title -> Specific Character Set values): every header is written in it. */
   readonly charsets: Readonly<Record<string, readonly string[]>>;
+}
+
+/** How the archive authenticates to a FHIR server it publishes to. */
+export type FhirAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly token: string }
+  /** SMART Backend Services: client credentials grant with a client secret or a private key JWT (RS384). */
+  | { readonly kind: 'smart'; readonly tokenUrl: string; readonly clientId: string; readonly clientSecret?: string; readonly privateKeyFile?: string; readonly scope: string };
+
+export interface FhirConfig {
+  /** The FHIR server that VNA_FHIR_PUBLISH_URL names, if any (more through /api/v1/fhir-destinations). */
+  readonly publish?: { readonly url: string; readonly auth: FhirAuth };
+  /** FHIR identifier system per issuer of patient ID (VNA_FHIR_PATIENT_ID_SYSTEMS), for the configured destination and the archive's API. */
+  readonly patientIdentifierSystems: Readonly<Record<string, string>>;
+  /** Create the Patient in the configured destination when no Patient carries the study's identifier. */
+  readonly createPatients: boolean;
+  /** A study is published once nothing changed in it for this long (VNA_STUDY_STABLE_SECONDS). */
+  readonly studyStableMs: number;
+  /** One request to a FHIR server (and a token request) gives up after this long. */
+  readonly timeoutMs: number;
 }
 
 /** A forwarding rule (VNA_HL7_FORWARD): messages of these types go on to host:port over MLLP. */
@@ -319,6 +341,50 @@ export function parseHl7Forward(raw: string | undefined, problems: string[]): Hl
   return rules;
 }
 
+/** `ISSUER=system,...`: the FHIR identifier system of each issuer of patient ID. */
+export function parseIdentifierSystems(raw: string | undefined, problems: string[], name = 'VNA_FHIR_PATIENT_ID_SYSTEMS'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of (raw ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const issuer = eq > 0 ? entry.slice(0, eq).trim() : '';
+    const system = eq > 0 ? entry.slice(eq + 1).trim() : '';
+    if (!issuer || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(system)) {
+      problems.push(`${name}: "${entry}" is not ISSUER=system (the system a URI such as urn:oid:1.2.3 or https://hospital.example/mrn)`);
+      continue;
+    }
+    out[issuer] = system;
+  }
+  return out;
+}
+
+function fhirConfig(r: Reader): FhirConfig {
+  const url = r.optional('VNA_FHIR_PUBLISH_URL');
+  if (url) r.url('VNA_FHIR_PUBLISH_URL', url, ['http:', 'https:']);
+  const token = r.optional('VNA_FHIR_PUBLISH_TOKEN');
+  const tokenUrl = r.optional('VNA_FHIR_PUBLISH_TOKEN_URL');
+  const clientId = r.optional('VNA_FHIR_PUBLISH_CLIENT_ID');
+  const clientSecret = r.optional('VNA_FHIR_PUBLISH_CLIENT_SECRET');
+  const privateKeyFile = r.optional('VNA_FHIR_PUBLISH_PRIVATE_KEY');
+  let auth: FhirAuth = { kind: 'none' };
+  if (token && tokenUrl) r.problems.push('VNA_FHIR_PUBLISH_TOKEN and VNA_FHIR_PUBLISH_TOKEN_URL exclude each other (a fixed bearer token, or SMART client credentials)');
+  else if (token) auth = { kind: 'bearer', token };
+  else if (tokenUrl) {
+    r.url('VNA_FHIR_PUBLISH_TOKEN_URL', tokenUrl, ['http:', 'https:']);
+    if (!clientId || (!clientSecret && !privateKeyFile)) {
+      r.problems.push('VNA_FHIR_PUBLISH_TOKEN_URL needs VNA_FHIR_PUBLISH_CLIENT_ID and VNA_FHIR_PUBLISH_CLIENT_SECRET or VNA_FHIR_PUBLISH_PRIVATE_KEY');
+    } else {
+      auth = { kind: 'smart', tokenUrl, clientId, clientSecret, privateKeyFile, scope: r.string('VNA_FHIR_PUBLISH_SCOPE', 'system/ImagingStudy.write system/Patient.read system/ServiceRequest.read system/Endpoint.write') };
+    }
+  }
+  return {
+    publish: url ? { url: url.replace(/\/+$/, ''), auth } : undefined,
+    patientIdentifierSystems: parseIdentifierSystems(r.optional('VNA_FHIR_PATIENT_ID_SYSTEMS'), r.problems),
+    createPatients: r.oneOf('VNA_FHIR_CREATE_PATIENTS', ['true', 'false'] as const, 'false') === 'true',
+    studyStableMs: r.int('VNA_STUDY_STABLE_SECONDS', 60, 0, 86_400) * 1000,
+    timeoutMs: r.int('VNA_FHIR_TIMEOUT_SECONDS', 30, 1, 600) * 1000,
+  };
+}
+
 function ordersConfig(r: Reader, env: Env): OrdersConfig {
   const notifyRaw = r.optional('VNA_RIS_NOTIFY');
   const notify = notifyRaw ? hostPort(notifyRaw) : undefined;
@@ -447,6 +513,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): VnaConf
       prefetchLeadHours: r.int('VNA_LIFECYCLE_PREFETCH_LEAD_HOURS', 24, 0, 24 * 365),
     },
     retention: { approvals: r.oneOf('VNA_RETENTION_APPROVALS', ['1', '2'] as const, '1') === '2' ? 2 : 1 },
+    fhir: fhirConfig(r),
   };
   if (config.blob.container && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(config.blob.container)) {
     r.problems.push('VNA_BLOB_CONTAINER must be a valid Azure container name (3-63 lower-case letters, digits, hyphens)');

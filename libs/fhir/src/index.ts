@@ -1,0 +1,11 @@
+export { FhirApiModule, FhirPublishModule } from './fhir.module.js';
+export { FhirError, FhirDeliveryError, type FhirErrorKind } from './fhir.errors.js';
+export { FhirApiService, type FhirApiRequest, type FhirApiResponse } from './api/fhir-api.service.js';
+export { toOperationOutcome } from './api/operation-outcome.js';
+export { capabilityStatement } from './api/capability-statement.js';
+export { toImagingStudy, deletedImagingStudy, studyIdentifier, studyIdentifierToken, DICOM_UID_SYSTEM, DICOM_DCM } from './mapping/imaging-study.mapper.js';
+export { toPatient } from './mapping/patient.mapper.js';
+export type { StudySnapshot, SeriesSnapshot, InstanceSnapshot, PatientSnapshot, OrderSnapshot } from './mapping/study-snapshot.js';
+export { ImagingStudyPublisher, wadoBaseUrl } from './publish/imaging-study.publisher.js';
+export { FhirPublishScheduler } from './publish/publish-scheduler.js';
+export { StudyChangeRepository, FHIR_PUBLISH_TOPIC, type FhirPublishPayload } from './publish/study-change.repository.js';
