@@ -4,6 +4,7 @@ import { CurrentIdentity1732400000100 } from './1732400000100-current-identity.j
 import { ReconciliationTasks1732400000200 } from './1732400000200-reconciliation-tasks.js';
 import { PatientRegistry1732400000300 } from './1732400000300-patient-registry.js';
 import { Orders1732400000400 } from './1732400000400-orders.js';
+import { Fhir1732500000000 } from './1732500000000-fhir.js';
 import { StorageLifecycle1732600000000 } from './1732600000000-storage-lifecycle.js';
 import { DeletionOfRejected1732600000100 } from './1732600000100-deletion-of-rejected.js';
 import { CoercionRules1732700000000 } from './1732700000000-coercion-rules.js';
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   ReconciliationTasks1732400000200,
   PatientRegistry1732400000300,
   Orders1732400000400,
+  Fhir1732500000000,
   StorageLifecycle1732600000000,
   DeletionOfRejected1732600000100,
   CoercionRules1732700000000,
