@@ -218,6 +218,7 @@ describe('broken rules are refused at save time, naming the part', () => {
     [{ actions: [{ op: 'date', attribute: 'PatientName' }] }, /DA and DT/],
     [{ actions: [{ op: 'remove', attribute: 'SpecificCharacterSet' }] }, /character set/],
     [{ actions: [{ op: 'prefix', attribute: 'SOPInstanceUID', prefix: '1.' }] }, /identifies the object/],
+    [{ actions: [{ op: 'set', attribute: 'StudyInstanceUID', value: '1.2.3' }] }, /identifies the object/],
     [{ actions: [{ op: 'trim', attribute: 'PatientID', extra: 1 }] }, /actions\[0\]\.extra: unknown property/],
     [{ actions: [] }, /actions: a non-empty list/],
     [{ phase: 'sometimes' }, /phase: must be ingest or egress/],

@@ -17,8 +17,13 @@ export interface ResolvedAttribute {
 }
 
 const KNOWN_VRS = new Set(['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV']);
-/** What a rule must not touch: the object's identity (SOP Class and Instance UID: versions and de-duplication key on them), Specific Character Set (the writer's business) and the pixel data description. */
-const FORBIDDEN = new Set([0x00080016, 0x00080018, 0x00080005, 0x7fe00010, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280002, 0x00280004, 0x00280008]);
+/**
+ * What a rule must not touch: the object's identity (SOP Class, SOP Instance, Study and Series
+ * Instance UID: versions, de-duplication, bulk data URIs and the hierarchy key on them; moving a
+ * series is a correction, libs/corrections), Specific Character Set (the writer's business) and
+ * the pixel data description.
+ */
+const FORBIDDEN = new Set([0x00080016, 0x00080018, 0x0020000d, 0x0020000e, 0x00080005, 0x7fe00010, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280002, 0x00280004, 0x00280008]);
 const MAX_PATTERN = 1000;
 const REGEX_FLAGS = /^[imsu]*$/;
 
