@@ -212,7 +212,8 @@ function compileAction(a: CoercionAction, path: string): Step {
       return (work) => {
         const source = work.get(from.key);
         if (!source) return;
-        if (source.vr === to.vr || source.vr === 'SQ') work.put(to.key, { ...source, vr: source.vr === 'SQ' ? source.vr : to.vr! });
+        if (source.vr === to.vr) work.put(to.key, source);
+        else if (source.vr === 'SQ' || to.vr === 'SQ') work.warnings.push(`${to.key}: a sequence copies only to a sequence; left as received`);
         else {
           const next = fromStrings(to.vr!, attributeStrings(source), work.warnings, to.key);
           if (next) work.put(to.key, next);
