@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { withTransaction } from '#vna/persistence';
 import { DeletionService } from './deletion/deletion.service.js';
+import { LegalHoldService } from './holds/legal-hold.service.js';
 import { PrefetchService } from './prefetch/prefetch.service.js';
 import { RetentionService } from './retention/retention.service.js';
 import { RehydrationService } from './tiering/rehydration.service.js';
@@ -13,7 +14,7 @@ import { VerificationService } from './verification/verification.service.js';
 /** Advisory lock keys: one runner per job across every process of the cluster. */
 const LOCKS = { cycle: 0x7663_6c01, verify: 0x7663_6c02 } as const;
 
-export type LifecycleJob = 'rehydration' | 'prefetch' | 'tiering' | 'retention' | 'verification';
+export type LifecycleJob = 'rehydration' | 'prefetch' | 'tiering' | 'retention' | 'holds' | 'verification';
 
 /** The lifecycle jobs by name, run now (POST /api/v1/lifecycle/jobs/{job}, the scheduler, tests). */
 @Injectable()
@@ -25,6 +26,7 @@ export class LifecycleJobs {
     private readonly retention: RetentionService,
     private readonly deletion: DeletionService,
     private readonly verification: VerificationService,
+    private readonly holds: LegalHoldService,
   ) {}
 
   async run(job: LifecycleJob): Promise<Record<string, unknown>> {
@@ -39,6 +41,8 @@ export class LifecycleJobs {
         const computed = await this.retention.recompute();
         return { ...computed, proposed: await this.deletion.proposeExpired(), proposedRejected: await this.deletion.proposeRejected() };
       }
+      case 'holds':
+        return { holdsMirrored: await this.holds.mirrorNewObjects() };
       case 'verification':
         return { ...(await this.verification.run()) };
     }
@@ -89,7 +93,7 @@ export class LifecycleScheduler implements OnApplicationBootstrap, OnApplication
   }
 
   private async cycle(): Promise<void> {
-    for (const job of ['rehydration', 'prefetch', 'tiering', 'retention'] as const) {
+    for (const job of ['rehydration', 'prefetch', 'tiering', 'retention', 'holds'] as const) {
       try {
         await this.jobs.run(job);
       } catch (e) {

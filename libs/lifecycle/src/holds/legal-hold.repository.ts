@@ -17,11 +17,12 @@ export interface LegalHold {
   readonly releaseReason: string | null;
   /** How far the blob store mirrors it: index tags only ('tagged'), or also the store's own legal hold ('immutable'). */
   readonly mirrorState: 'pending' | 'tagged' | 'immutable' | 'released';
+  readonly mirroredAt: Date | null;
 }
 
 const COLUMNS = `id::text, scope, patient_id AS "patientId", issuer, study_uid AS "studyUid", reason, case_reference AS "caseReference",
   placed_by AS "placedBy", placed_at AS "placedAt", released_by AS "releasedBy", released_at AS "releasedAt",
-  release_reason AS "releaseReason", mirror_state AS "mirrorState"`;
+  release_reason AS "releaseReason", mirror_state AS "mirrorState", mirrored_at AS "mirroredAt"`;
 
 /** Legal holds and the blobs they cover. */
 @Injectable()
@@ -57,8 +58,20 @@ export class LegalHoldRepository {
     return row as LegalHold;
   }
 
-  async setMirrorState(sql: SqlRunner, id: string, state: LegalHold['mirrorState']): Promise<void> {
-    await sql.query(`UPDATE legal_hold SET mirror_state = $2 WHERE id = $1`, [id, state]);
+  /** Mirrored as of `at` (objects stored before then carry the hold); the state says how far. */
+  async setMirrored(sql: SqlRunner, id: string, state: LegalHold['mirrorState'], at: Date): Promise<void> {
+    await sql.query(`UPDATE legal_hold SET mirror_state = $2, mirrored_at = $3 WHERE id = $1`, [id, state, at]);
+  }
+
+  /** Active holds covering objects stored since they were last mirrored (or never mirrored). */
+  async needingMirror(sql: SqlRunner): Promise<{ id: string; since: Date | null }[]> {
+    return (await sql.query(
+      `SELECT lh.id::text, lh.mirrored_at AS since FROM legal_hold lh
+        WHERE lh.released_at IS NULL AND EXISTS (
+          SELECT 1 FROM study st JOIN patient p ON p.id = st.patient_fk JOIN series se ON se.study_fk = st.id JOIN instance i ON i.series_fk = se.id
+           WHERE ((lh.scope = 'study' AND st.study_uid = lh.study_uid) OR (lh.scope = 'patient' AND p.current_patient_id = lh.patient_id AND p.current_issuer = lh.issuer))
+             AND i.blob_key IS NOT NULL AND i.stored_at > coalesce(lh.mirrored_at, '-infinity'))`,
+    )) as { id: string; since: Date | null }[];
   }
 
   /** Of these studies, the ones under an active hold, with the holds that cover each. */
@@ -84,13 +97,14 @@ export class LegalHoldRepository {
   }
 
   /** Stored blobs of the studies a hold covers, each with whether any active hold covers it now. */
-  async blobsOf(sql: SqlRunner, hold: LegalHold): Promise<{ blobKey: string; held: boolean }[]> {
+  async blobsOf(sql: SqlRunner, hold: LegalHold, storedSince: Date | null = null): Promise<{ blobKey: string; held: boolean }[]> {
     const scope = hold.scope === 'study' ? `st.study_uid = $1` : `p.current_patient_id = $1 AND p.current_issuer = $2`;
-    const params = hold.scope === 'study' ? [hold.studyUid] : [hold.patientId, hold.issuer];
+    const params = hold.scope === 'study' ? [hold.studyUid, storedSince] : [hold.patientId, hold.issuer, storedSince];
+    const since = `$${params.length}::timestamptz`;
     return (await sql.query(
       `SELECT DISTINCT i.blob_key AS "blobKey", ${studyHeldSql('st')} AS held
          FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk JOIN patient p ON p.id = st.patient_fk
-        WHERE ${scope} AND i.blob_key IS NOT NULL`,
+        WHERE ${scope} AND i.blob_key IS NOT NULL AND (${since} IS NULL OR i.stored_at > ${since})`,
       params,
     )) as { blobKey: string; held: boolean }[];
   }

@@ -107,12 +107,15 @@ export class LegalHoldService {
    * The outbox job: each blob the hold covers gets the hold tag (true while any active hold covers
    * it) and the store's legal hold set or cleared. A store without legal holds (Azurite: 501) leaves
    * the tag as the only mirror: logged as a warning and shown by /health/ready, never silently.
+   * `since`: only objects stored after then (the hold's later arrivals).
    */
-  async mirror(holdId: string): Promise<void> {
+  async mirror(holdId: string, since: Date | null = null): Promise<void> {
     const sql = autocommit(this.db);
     const hold = await this.holds.get(sql, holdId);
     if (!hold) return;
-    const blobs = await this.holds.blobsOf(sql, hold);
+    // Objects stored from now on are the next round's (mirrored_at is taken before reading them).
+    const asOf = new Date();
+    const blobs = await this.holds.blobsOf(sql, hold, since);
     let unsupported = 0;
     const results = await mapLimited(blobs, this.config.lifecycle.moveConcurrency, async (b) => {
       await this.blob.setTags(b.blobKey, { [HOLD_TAG]: b.held ? 'true' : 'false' });
@@ -123,7 +126,15 @@ export class LegalHoldService {
     if (unsupported > 0) {
       this.logger.warn(`legal hold ${holdId}: the blob store does not support legal holds (501 or not enabled); ${unsupported} blob(s) carry the ${HOLD_TAG} index tag only`);
     }
-    await this.holds.setMirrorState(sql, holdId, hold.releasedAt ? 'released' : blobs.length === 0 ? 'pending' : unsupported > 0 ? 'tagged' : 'immutable');
+    const state = hold.releasedAt ? 'released' : unsupported > 0 ? 'tagged' : blobs.length > 0 ? 'immutable' : since ? hold.mirrorState : 'pending';
+    await this.holds.setMirrored(sql, holdId, state, asOf);
+  }
+
+  /** The lifecycle cycle: objects of held patients and studies stored since their hold was mirrored get it too. */
+  async mirrorNewObjects(): Promise<number> {
+    const pending = await this.holds.needingMirror(autocommit(this.db));
+    for (const p of pending) await this.mirror(p.id, p.since);
+    return pending.length;
   }
 
   /** /health/ready: active holds the store could not make immutable (a degraded mirror). */

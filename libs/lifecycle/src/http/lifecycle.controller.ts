@@ -8,7 +8,7 @@ import type { VerificationFinding } from '../verification/verification.repositor
 import { VerificationService } from '../verification/verification.service.js';
 import { TierPolicyDto, VerificationQueryDto } from './lifecycle.dto.js';
 
-const JOBS = { rehydration: 'rehydration', prefetch: 'prefetch', tiering: 'tiering', retention: 'retention', verification: 'verification' } as const;
+const JOBS = { rehydration: 'rehydration', prefetch: 'prefetch', tiering: 'tiering', retention: 'retention', holds: 'holds', verification: 'verification' } as const;
 
 /** Tiering policies, storage figures, verification findings, and the scheduled jobs run on demand. */
 @ApiTags('Lifecycle')
@@ -55,7 +55,7 @@ export class LifecycleController {
   @Post('jobs/:job')
   @HttpCode(200)
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Run a lifecycle job now: rehydration, prefetch, tiering, retention or verification' })
+  @ApiOperation({ summary: 'Run a lifecycle job now: rehydration, prefetch, tiering, retention, holds (mirror onto newly stored objects) or verification' })
   run(@Param('job', new ParseEnumPipe(JOBS)) job: LifecycleJob): Promise<Record<string, unknown>> {
     return this.jobs.run(job);
   }

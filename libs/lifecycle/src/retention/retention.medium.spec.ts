@@ -231,9 +231,16 @@ describe('legal holds', () => {
     const health = await h.module.get(HealthDetails).all();
     expect(health['legal-hold-mirror']?.detail).toMatch(/index tags only/);
 
+    // An object of the held study stored after the hold was mirrored gets it at the next cycle.
+    const later = await storeStudy(h, { studyUid: study.studyUid, patientId: 'LH-M', modality: 'CT', studyDate: '20260101' });
+    expect((await container.getBlobClient(later.objects[0]!.blobKey).getTags()).tags).toEqual({});
+    expect(await h.jobs.run('holds')).toEqual({ holdsMirrored: 1 });
+    expect((await container.getBlobClient(later.objects[0]!.blobKey).getTags()).tags).toEqual({ [HOLD_TAG]: 'true' });
+    expect(await h.jobs.run('holds')).toEqual({ holdsMirrored: 0 });
+
     await h.holds.release(hold.id, 'legal-counsel', 'case closed');
     await drainOutbox(h, [MIRROR_HOLD_TOPIC]);
-    for (const o of study.objects) expect((await container.getBlobClient(o.blobKey).getTags()).tags).toEqual({ [HOLD_TAG]: 'false' });
+    for (const o of [...study.objects, ...later.objects]) expect((await container.getBlobClient(o.blobKey).getTags()).tags).toEqual({ [HOLD_TAG]: 'false' });
     expect(await h.holds.get(hold.id)).toMatchObject({ mirrorState: 'released' });
   });
 
