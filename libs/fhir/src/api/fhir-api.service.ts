@@ -146,8 +146,9 @@ export class FhirApiService {
             if (t.code === undefined) throw new FhirError('invalid', `${name} needs a value ("${v}")`);
             const value = p.add(t.code);
             const issuer = t.system === undefined ? undefined : p.add(systemIssuer(t.system, this.systems));
+            // Any identifier of the patient, also one of a patient since merged into it (an old MRN still finds the studies).
             return `((p.current_patient_id = ${value}${issuer ? ` AND p.current_issuer = ${issuer}` : ''})
-              OR EXISTS (SELECT 1 FROM registry_identifier ri1 JOIN registry_identifier ri2 ON ri2.registry_patient_fk = ri1.registry_patient_fk
+              OR EXISTS (SELECT 1 FROM registry_identifier ri1 JOIN registry_identifier ri2 ON ri2.registry_patient_fk IN (ri1.registry_patient_fk, registry_survivor(ri1.registry_patient_fk))
                           WHERE ri1.patient_id = ${value}${issuer ? ` AND ri1.issuer = ${issuer}` : ''} AND ri2.patient_id = p.current_patient_id AND ri2.issuer = p.current_issuer))`;
           }),
         );

@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Bundle, CapabilityStatement, ImagingStudy, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import { Hl7InboundModule, Hl7InboundService } from '#vna/hl7';
+import { IdentityModule, MergeService, PatientsService, ReconciliationService } from '#vna/identity';
+import { Tag } from '#vna/dicom';
+import { adt, type IdentityHarness, send, storeStudy } from '../../../../test/support/identity-medium.js';
+import { type MediumEnv, mediumEnv, startArchive, storeDataset, imageDataset, uid } from '../../../../test/support/medium.js';
+import { r4Issues } from '../../../../test/support/fhir-ehr.js';
+import { FhirApiModule } from '../fhir.module.js';
+import { FhirApiService } from './fhir-api.service.js';
+import { toOperationOutcome } from './operation-outcome.js';
+
+/**
+ * The archive's FHIR R4 API (protocol core, without HTTP) against PostgreSQL with the patient
+ * registry: every search parameter, paging, _include, errors as OperationOutcome, merged patients;
+ * every resource valid against the R4 definitions.
+ */
+let env: MediumEnv;
+let h: IdentityHarness;
+let api: FhirApiService;
+const BASE = 'https://vna.example/fhir/R4';
+const s1 = { studyUid: '' };
+const s2 = { studyUid: '' };
+const s3 = { studyUid: '' };
+let regA = '';
+let regB = '';
+
+beforeAll(async () => {
+  env = await mediumEnv('fhirapi', { VNA_DEFAULT_PATIENT_ID_ISSUER: 'HOSP', VNA_PUBLIC_URL: 'https://vna.example' });
+  const archive = await startArchive(env, [Hl7InboundModule, IdentityModule, FhirApiModule]);
+  h = {
+    ...archive,
+    inbound: archive.module.get(Hl7InboundService),
+    merges: archive.module.get(MergeService),
+    reconciliation: archive.module.get(ReconciliationService),
+    patients: archive.module.get(PatientsService),
+  };
+  api = archive.module.get(FhirApiService);
+  for (const pid of ['PID|1||FA-1^^^HOSP^MR||Alpha^Anna||19800101|F', 'PID|1||FB-1^^^HOSP^MR||Beta^Bob||19900202|M']) {
+    expect((await send(h, adt('A01', [pid]))).code).toBe('AA');
+  }
+  s1.studyUid = (await storeStudy(h, { patientId: 'FA-1', issuer: 'HOSP', name: 'Alpha^Anna', accession: 'ACC-1' })).studyUid;
+  s2.studyUid = (await storeStudy(h, { patientId: 'FB-1', issuer: 'HOSP', name: 'Beta^Bob', accession: 'ACC-2' })).studyUid;
+  // A patient the registry does not know, an MR study of 2023.
+  s3.studyUid = uid();
+  const sop = uid();
+  await storeDataset(
+    h.ingest,
+    imageDataset({
+      studyUid: s3.studyUid,
+      seriesUid: uid(),
+      sopInstanceUid: sop,
+      extra: [
+        { tag: Tag.PatientID, vr: 'LO', value: 'UNK-9' },
+        { tag: Tag.IssuerOfPatientID, vr: 'LO', value: 'HOSP' },
+        { tag: Tag.PatientName, vr: 'PN', value: 'Gamma^Gail' },
+        { tag: Tag.Modality, vr: 'CS', value: 'MR' },
+        { tag: Tag.StudyDate, vr: 'DA', value: '20230505' },
+      ],
+    }),
+    { sopInstanceUid: sop },
+  );
+  await h.db.query(`UPDATE study SET study_date = '20240110' WHERE study_uid = $1`, [s1.studyUid]);
+  await h.db.query(`UPDATE study SET study_date = '20240315' WHERE study_uid = $1`, [s2.studyUid]);
+  const reg = (await h.db.query(`SELECT patient_id, registry_patient_fk::text AS id FROM registry_identifier WHERE patient_id IN ('FA-1', 'FB-1')`)) as { patient_id: string; id: string }[];
+  regA = `r${reg.find((r) => r.patient_id === 'FA-1')!.id}`;
+  regB = `r${reg.find((r) => r.patient_id === 'FB-1')!.id}`;
+});
+
+afterAll(async () => {
+  await h?.close();
+  await env?.cleanup();
+});
+
+async function get(path: string): Promise<Resource> {
+  const url = new URL(path, 'http://x/');
+  const query: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
+  const answer = await api.handle({ method: 'GET', path: url.pathname.split('/').filter(Boolean), query, baseUrl: BASE });
+  expect(r4Issues(answer.resource)).toEqual([]);
+  return answer.resource;
+}
+
+async function fails(path: string, method = 'GET'): Promise<{ status: number; outcome: OperationOutcome }> {
+  const url = new URL(path, 'http://x/');
+  const query: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
+  const error = await api.handle({ method, path: url.pathname.split('/').filter(Boolean), query, baseUrl: BASE }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeDefined();
+  const mapped = toOperationOutcome(error);
+  expect(r4Issues(mapped.outcome)).toEqual([]);
+  return mapped;
+}
+
+async function studyUids(path: string): Promise<string[]> {
+  const bundle = (await get(path)) as Bundle;
+  return (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id!).sort();
+}
+
+const sorted = (...s: { studyUid: string }[]): string[] => s.map((x) => x.studyUid).sort();
+
+describe('FHIR R4 API', () => {
+  it('states what it supports in its CapabilityStatement', async () => {
+    const cs = (await get('metadata')) as CapabilityStatement;
+    const rest = cs.rest![0]!;
+    expect(rest.resource!.map((r) => r.type)).toEqual(['ImagingStudy', 'Patient', 'Endpoint']);
+    expect(rest.resource![0]!.searchParam!.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['identifier', 'patient', 'subject', 'patient.identifier', 'patient:identifier', 'started', 'modality', 'status', 'basedon:identifier', 'endpoint']),
+    );
+    expect(rest.resource![0]!.searchInclude).toEqual(['ImagingStudy:endpoint']);
+  });
+
+  it('reads an ImagingStudy by its Study Instance UID, subject the registry patient, endpoint the WADO-RS Endpoint', async () => {
+    const study = (await get(`ImagingStudy/${s1.studyUid}`)) as ImagingStudy;
+    expect(study).toMatchObject({ id: s1.studyUid, status: 'available', subject: { reference: `Patient/${regA}` }, endpoint: [{ reference: 'Endpoint/wado-rs' }], numberOfInstances: 1 });
+    expect(study.identifier).toEqual(expect.arrayContaining([{ system: 'urn:dicom:uid', value: `urn:oid:${s1.studyUid}` }, expect.objectContaining({ value: 'ACC-1' })]));
+    expect(await get('Endpoint/wado-rs')).toMatchObject({ address: 'https://vna.example/dicomweb', connectionType: { code: 'dicom-wado-rs' } });
+  });
+
+  it('searches ImagingStudy by identifier: the study UID (with or without urn:oid, with the system) and the accession number', async () => {
+    expect(await studyUids(`ImagingStudy?identifier=${encodeURIComponent(`urn:dicom:uid|urn:oid:${s1.studyUid}`)}`)).toEqual([s1.studyUid]);
+    expect(await studyUids(`ImagingStudy?identifier=${s2.studyUid}`)).toEqual([s2.studyUid]);
+    expect(await studyUids('ImagingStudy?identifier=ACC-2')).toEqual([s2.studyUid]);
+    expect(await studyUids('ImagingStudy?identifier=ACC-1,ACC-2')).toEqual(sorted(s1, s2));
+    expect(await studyUids('ImagingStudy?identifier=NOPE')).toEqual([]);
+  });
+
+  it('searches by patient, subject and the patient\'s identifier (chained and :identifier)', async () => {
+    expect(await studyUids(`ImagingStudy?patient=Patient/${regA}`)).toEqual([s1.studyUid]);
+    expect(await studyUids(`ImagingStudy?subject=${regB}`)).toEqual([s2.studyUid]);
+    expect(await studyUids('ImagingStudy?patient.identifier=FA-1')).toEqual([s1.studyUid]);
+    expect(await studyUids(`ImagingStudy?patient:identifier=${encodeURIComponent('urn:vna:issuer:HOSP|FB-1')}`)).toEqual([s2.studyUid]);
+    expect(await studyUids(`ImagingStudy?patient:identifier=${encodeURIComponent('urn:vna:issuer:OTHER|FB-1')}`)).toEqual([]);
+    const [unknown] = (await studyUids(`ImagingStudy?patient.identifier=UNK-9`)) as string[];
+    expect(unknown).toBe(s3.studyUid);
+  });
+
+  it('searches by started with prefixes and partial dates, modality, status and endpoint', async () => {
+    expect(await studyUids('ImagingStudy?started=ge2024-01-01')).toEqual(sorted(s1, s2));
+    expect(await studyUids('ImagingStudy?started=lt2024')).toEqual([s3.studyUid]);
+    expect(await studyUids('ImagingStudy?started=2024-03')).toEqual([s2.studyUid]);
+    expect(await studyUids('ImagingStudy?started=ge2024-01-01&started=le2024-01-31')).toEqual([s1.studyUid]);
+    expect(await studyUids('ImagingStudy?started=sa2024-01-10')).toEqual([s2.studyUid]);
+    expect(await studyUids('ImagingStudy?started=eb2024-01-10')).toEqual([s3.studyUid]);
+    expect(await studyUids('ImagingStudy?started=ne2024-01-10')).toEqual(sorted(s2, s3));
+    expect(await studyUids('ImagingStudy?modality=MR')).toEqual([s3.studyUid]);
+    expect(await studyUids(`ImagingStudy?modality=${encodeURIComponent('http://dicom.nema.org/resources/ontology/DCM|CT')}`)).toEqual(sorted(s1, s2));
+    expect(await studyUids('ImagingStudy?status=available')).toEqual(sorted(s1, s2, s3));
+    expect(await studyUids('ImagingStudy?status=entered-in-error')).toEqual([]);
+    expect(await studyUids('ImagingStudy?endpoint=Endpoint/wado-rs')).toEqual(sorted(s1, s2, s3));
+    expect(await studyUids('ImagingStudy?endpoint=Endpoint/other')).toEqual([]);
+    expect(await studyUids('ImagingStudy?basedon:identifier=ACC-1')).toEqual([s1.studyUid]);
+  });
+
+  it('pages with _count and next/previous links, and includes the Endpoint once', async () => {
+    const first = (await get('ImagingStudy?_count=2')) as Bundle;
+    expect(first).toMatchObject({ type: 'searchset', total: 3 });
+    expect(first.entry).toHaveLength(2);
+    const next = first.link!.find((l) => l.relation === 'next')!.url;
+    expect(next).toMatch(/^https:\/\/vna\.example\/fhir\/R4\/ImagingStudy\?/);
+    expect(first.link!.some((l) => l.relation === 'previous')).toBe(false);
+    const second = (await get(next.slice(BASE.length + 1))) as Bundle;
+    expect(second.entry).toHaveLength(1);
+    expect(second.link!.find((l) => l.relation === 'previous')).toBeDefined();
+    expect(second.link!.find((l) => l.relation === 'next')).toBeUndefined();
+    const seen = [...first.entry!, ...second.entry!].map((e) => e.resource!.id).sort();
+    expect(seen).toEqual(sorted(s1, s2, s3));
+    const included = (await get('ImagingStudy?_include=ImagingStudy:endpoint')) as Bundle;
+    expect(included.entry!.filter((e) => e.search?.mode === 'include').map((e) => e.resource!.resourceType)).toEqual(['Endpoint']);
+    expect(included.entry!.filter((e) => e.search?.mode === 'match')).toHaveLength(3);
+  });
+
+  it('answers errors as OperationOutcome: unknown parameter, bad values, unknown ids and types, writes', async () => {
+    expect(await fails('ImagingStudy?foo=bar')).toMatchObject({ status: 400, outcome: { issue: [{ code: 'invalid' }] } });
+    expect((await fails('ImagingStudy?started=2024-13-01')).status).toBe(400);
+    expect((await fails('ImagingStudy?_count=0')).status).toBe(400);
+    expect((await fails('ImagingStudy?status=bogus')).status).toBe(400);
+    expect((await fails('ImagingStudy?_include=ImagingStudy:subject')).status).toBe(400);
+    expect((await fails('Patient?gender=robot')).status).toBe(400);
+    expect(await fails('ImagingStudy/1.2.3.4')).toMatchObject({ status: 404, outcome: { issue: [{ code: 'not-found' }] } });
+    expect((await fails('Patient/r999999')).status).toBe(404);
+    expect((await fails('Endpoint/other')).status).toBe(404);
+    expect(await fails('Observation')).toMatchObject({ status: 400, outcome: { issue: [{ code: 'not-supported' }] } });
+    expect((await fails('ImagingStudy', 'POST')).outcome.issue[0]!.code).toBe('not-supported');
+  });
+
+  it('searches Patient by identifier, name, family, given, birthdate and gender', async () => {
+    const ids = async (path: string): Promise<string[]> => ((await get(path)) as Bundle).entry!.map((e) => e.resource!.id!).sort();
+    expect(await ids('Patient?identifier=FA-1')).toEqual([regA]);
+    expect(await ids(`Patient?identifier=${encodeURIComponent('urn:vna:issuer:HOSP|FB-1')}`)).toEqual([regB]);
+    expect(await ids('Patient?name=alp')).toEqual([regA]);
+    expect(await ids('Patient?name=bob')).toEqual([regB]);
+    expect(await ids('Patient?family=Beta')).toEqual([regB]);
+    expect(await ids('Patient?given=Anna')).toEqual([regA]);
+    expect(await ids('Patient?birthdate=1980-01-01')).toEqual([regA]);
+    expect(await ids('Patient?birthdate=ge1985')).toEqual([regB]);
+    expect(await ids('Patient?gender=male')).toEqual([regB]);
+    const unknown = await ids('Patient?identifier=UNK-9');
+    expect(unknown).toHaveLength(1);
+    expect(unknown[0]).toMatch(/^p\d+$/);
+    const patient = (await get(`Patient/${regA}`)) as Patient;
+    expect(patient).toMatchObject({ active: true, gender: 'female', birthDate: '1980-01-01', name: [{ family: 'Alpha', given: ['Anna'] }] });
+  });
+
+  it('follows a merge: the merged patient links to the survivor, its studies have the survivor as subject', async () => {
+    expect((await send(h, adt('A40', ['PID|1||FA-1^^^HOSP^MR||Alpha^Anna', 'MRG|FB-1^^^HOSP^MR']))).code).toBe('AA');
+    const merged = (await get(`Patient/${regB}`)) as Patient;
+    expect(merged).toMatchObject({ active: false, link: [{ other: { reference: `Patient/${regA}` }, type: 'replaced-by' }] });
+    const survivor = (await get(`Patient/${regA}`)) as Patient;
+    expect(survivor.link).toEqual([{ other: { reference: `Patient/${regB}` }, type: 'replaces' }]);
+    expect(((await get(`ImagingStudy/${s2.studyUid}`)) as ImagingStudy).subject).toEqual({ reference: `Patient/${regA}` });
+    expect(await studyUids(`ImagingStudy?patient=${regA}`)).toEqual(sorted(s1, s2));
+    expect(await studyUids('ImagingStudy?patient.identifier=FB-1')).toEqual(sorted(s1, s2));
+  });
+});
