@@ -60,8 +60,8 @@ const COLUMNS = `id::text, study_uid AS "studyUid", origin, sop_instance_uids AS
 @Injectable()
 export class DeletionRepository {
   /**
-   * Proposes every study expired on `today` that no hold keeps and no open request names, in one
-   * statement. Returns how many were proposed.
+   * Proposes every study expired on `today` that no hold keeps, no open request names and HIM has
+   * not already refused for this expiry, in one statement. Returns how many were proposed.
    */
   async proposeExpired(sql: SqlRunner, today: string, approvalsNeeded: number, now: Date): Promise<number> {
     const rows = await sql.query(
@@ -69,6 +69,8 @@ export class DeletionRepository {
        SELECT st.study_uid, 'retention', 'retention period expired', sr.policy_name, sr.expires_on, $2, 'system:retention', $3
          FROM study_retention sr JOIN study st ON st.id = sr.study_fk
         WHERE sr.expires_on <= $1::date AND NOT ${studyHeldSql('st')}
+          -- HIM said no to this expiry: not asked again (a new expiry, set by hand or by a policy, is).
+          AND NOT EXISTS (SELECT 1 FROM deletion_request d WHERE d.study_uid = st.study_uid AND d.origin = 'retention' AND d.status = 'rejected' AND d.expires_on = sr.expires_on)
        ON CONFLICT DO NOTHING
        RETURNING id`,
       [today, approvalsNeeded, now],
@@ -88,6 +90,7 @@ export class DeletionRepository {
               array_agg(DISTINCT r.sop_instance_uid ORDER BY r.sop_instance_uid), $1, 'system:iocm', $2
          FROM iocm_rejection r JOIN study st ON st.study_uid = r.study_uid
         WHERE r.reason_code = '113039' AND r.state = 'active' AND r.instance_fk IS NOT NULL AND NOT ${studyHeldSql('st')}
+          AND NOT EXISTS (SELECT 1 FROM deletion_request d WHERE d.study_uid = r.study_uid AND d.origin = 'iocm' AND d.status = 'rejected' AND r.sop_instance_uid = ANY(d.sop_instance_uids))
         GROUP BY r.study_uid
        ON CONFLICT DO NOTHING
        RETURNING id`,

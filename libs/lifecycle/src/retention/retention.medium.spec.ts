@@ -108,6 +108,11 @@ describe('retention', () => {
       // Proposed once, however often the job runs; still there until approved.
       expect(await h.deletion.proposeExpired()).toBe(0);
       expect(await studyCount(study.studyUid)).toBe(1);
+      // HIM refuses it: not proposed again for this expiry; a later expiry set by hand is proposed when reached.
+      await h.deletion.reject(proposal!.id, 'him-admin', 'needed for a follow-up');
+      expect(await h.deletion.proposeExpired()).toBe(0);
+      await h.retention.override(study.studyUid, '2028-01-02', 'follow-up done by then', 'him-admin');
+      expect(await h.deletion.proposeExpired()).toBe(1);
     } finally {
       h.clock.set(new Date('2026-11-24T10:00:00Z'));
     }
