@@ -228,3 +228,46 @@ describe('normalization', () => {
     expect(versions.map((v) => v.change)).toEqual(['created', 'updated', 'deleted']);
   });
 });
+
+/** Several worker processes: a rule saved through one applies in the others at once (no waiting for the refresh). */
+describe('normalization with several workers', () => {
+  let archive: RunningArchive;
+  let work: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'vna-normalization-cluster-'));
+    archive = await RunningArchive.start({ label: 'normalization-cluster', env: { VNA_WORKERS: '2', VNA_COERCION_REFRESH_SECONDS: '3600' } });
+    // Ready means one worker answers: wait until both listen (a later one would load the rule at its start).
+    const deadline = Date.now() + 30_000;
+    const listening = (): number => new Set([...archive.logs().matchAll(/"pid":(\d+)[^\n]*DICOM listening/g)].map((m) => m[1])).size;
+    while (listening() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  }, 120_000);
+
+  afterAll(async () => {
+    await archive?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('applies a new rule in every worker', async () => {
+    const rule = { name: 'cluster institution', phase: 'ingest', actions: [{ op: 'set', attribute: 'InstitutionName', value: 'Cluster Site' }] };
+    const res = await archive.fetch('/api/v1/coercion-rules', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rule }) });
+    expect(res.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 300));
+    const base = fixtureJson('ct-ge-latin1');
+    const studies: string[] = [];
+    // One association (one connection, one worker) per object: the connections spread over the workers.
+    for (let i = 1; i <= 6; i++) {
+      const study = `1.2.826.0.1.3680043.10.1434.30.${i}`;
+      studies.push(study);
+      const json: DicomJson = { ...base, '0020000D': { vr: 'UI', Value: [study] }, '0020000E': { vr: 'UI', Value: [`${study}.1`] }, '00080018': { vr: 'UI', Value: [`${study}.1.1`] } };
+      const path = writeFixture(work, `cluster-${i}`, json);
+      expect((await dcmtk('storescu', ['-aec', 'VNA', '127.0.0.1', String(archive.dicomPort), path])).code).toBe(0);
+    }
+    // Both workers took associations.
+    expect(new Set([...archive.logs().matchAll(/"pid":(\d+)[^\n]*accepting unknown calling AE/g)].map((m) => m[1])).size).toBe(2);
+    for (const study of studies) {
+      const [row] = (await (await archive.fetch(`/dicomweb/series?StudyInstanceUID=${study}&includefield=00080080`)).json()) as DicomJson[];
+      expect([study, first(row, 0x00080080)]).toEqual([study, 'Cluster Site']);
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import {
@@ -15,6 +16,9 @@ import {
 } from '#vna/dicom';
 import { CoercionRuleRepository, type CoercionRuleVersion, type InstanceCoercion, type StoredCoercionRule } from './coercion-rule.repository.js';
 import { NormalizationError } from './normalization.errors.js';
+
+/** Tells the other worker processes of this node that the rules changed (the cluster primary relays it). */
+const RULES_CHANGED = 'vna:coercion-rules-changed';
 
 /** A rule change as asked for: the rule, and optionally why and which version it replaces. */
 export interface RuleChange {
@@ -64,7 +68,13 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
     private readonly rules: CoercionRuleRepository,
   ) {}
 
+  private readonly onMessage = (message: { type?: string }): void => {
+    if (message?.type === RULES_CHANGED) void this.refresh().catch((e: Error) => this.logger.warn(`rule refresh failed: ${e.message}`));
+  };
+
   async onModuleInit(): Promise<void> {
+    // Workers of one node apply a change at once; other nodes within VNA_COERCION_REFRESH_SECONDS.
+    if (cluster.isWorker) process.on('message', this.onMessage);
     await this.reload();
     this.timer = setInterval(() => void this.refresh().catch((e: Error) => this.logger.warn(`rule refresh failed: ${e.message}`)), this.config.coercion.refreshMs);
     this.timer.unref();
@@ -72,6 +82,13 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
+    process.off('message', this.onMessage);
+  }
+
+  /** Reloads here and tells this node's other workers. */
+  private async changed(): Promise<void> {
+    await this.reload();
+    if (cluster.isWorker) process.send?.({ type: RULES_CHANGED, broadcast: true });
   }
 
   /** The enabled rules of a phase, as compiled now. */
@@ -156,7 +173,7 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
     const created = await this.rules.create(rule, actor, change.reason ?? null);
     if (!created) throw new NormalizationError('conflict', 'RULE_NAME_TAKEN', `a coercion rule named "${rule.name}" exists`);
     this.logger.log(`coercion rule ${created.id} "${rule.name}" created by ${actor}`);
-    await this.reload();
+    await this.changed();
     return created;
   }
 
@@ -176,7 +193,7 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
     if (outcome === 'stale') throw new NormalizationError('conflict', 'VERSION_MISMATCH', `coercion rule ${id} is no longer at version ${change.expectedVersion}`);
     if (outcome === 'name-taken') throw new NormalizationError('conflict', 'RULE_NAME_TAKEN', `a coercion rule named "${rule.name}" exists`);
     this.logger.log(`coercion rule ${id} ${kind} by ${actor} (version ${outcome.version})`);
-    await this.reload();
+    await this.changed();
     return outcome;
   }
 
