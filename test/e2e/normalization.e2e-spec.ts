@@ -155,6 +155,12 @@ describe('normalization', () => {
     expect(first(row, Tag.PatientName)).toEqual({ Alphabetic: 'Svensson^Åsa Maria' });
     expect(first(row, Tag.IssuerOfPatientID)).toBe('LEGACY-HOSP');
     expect((await find('PatientID=OLD-4711')).map((r) => first(r, Tag.StudyInstanceUID))).toEqual([study]);
+    // C-FIND by the other patient ID finds the study too.
+    const findDir = join(work, 'find-other-id');
+    mkdirSync(findDir, { recursive: true });
+    const found = await dcmtk('findscu', ['-aec', 'VNA', '-S', '-X', '-od', findDir, '127.0.0.1', String(archive.dicomPort), '-k', 'QueryRetrieveLevel=STUDY', '-k', 'PatientID=OLD-4711', '-k', 'StudyInstanceUID']);
+    expect(found.code).toBe(0);
+    expect(readdirSync(findDir).map((f) => first(parse(readFileSync(join(findDir, f))).json, Tag.StudyInstanceUID))).toEqual([study]);
     expect((await find('StudyDate=19930430')).map((r) => first(r, Tag.StudyInstanceUID))).toEqual([study]);
     const series = (await (await archive.fetch(`/dicomweb/series?Manufacturer=${encodeURIComponent('GE Healthcare')}`)).json()) as DicomJson[];
     expect(series.map((s) => first(s, Tag.StudyInstanceUID))).toEqual(expect.arrayContaining([study, uidOf(fixtureJson('ct-ge-latin1'), Tag.StudyInstanceUID)]));
