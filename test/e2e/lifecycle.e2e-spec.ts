@@ -2,11 +2,13 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { Tag } from '#vna/dicom';
 import { RunningArchive } from '../support/archive-process.js';
 import { dcmtk, type ToolResult } from '../support/dcmtk.js';
 import { eventually, first, qido, sql, stowAll, syntheticInstance, TEST_UID_ROOT } from '../support/dicomweb.js';
 import { multipartBodies } from '../support/fixtures.js';
+import { testEnv } from '../support/test-env.js';
 
 const R = `${TEST_UID_ROOT}.60`;
 
@@ -14,7 +16,8 @@ const R = `${TEST_UID_ROOT}.60`;
  * The storage lifecycle through the running archive (Azurite behind it): a tiering policy set over
  * /api/v1 moves objects to Archive, QIDO says NEARLINE, WADO-RS answers 503 with Retry-After and
  * why while rehydration starts (Azurite rehydrates at once: the next request is served), C-GET
- * counts an archived object as a failed sub-operation, and a legal hold refuses a deletion request.
+ * counts an archived object as a failed sub-operation; retention and its deletion workflow over
+ * /api/v1, and a legal hold refusing deletion.
  */
 describe('storage lifecycle against the running archive', () => {
   let archive: RunningArchive;
@@ -92,6 +95,42 @@ describe('storage lifecycle against the running archive', () => {
     expect(second.files).toHaveLength(1);
   });
 
+  it('retention over /api/v1: a policy gives the expiry, HIM overrides it with a reason, the dry run lists it, a deletion is approved and leaves a tombstone', async () => {
+    const send = (method: string, path: string, body?: unknown, key: 'admin' | 'reader' = 'admin') =>
+      archive.fetch(path, { method, key, headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect((await send('PUT', '/api/v1/retention/policies/keep-1-year', { retainYears: 1 })).status).toBe(200);
+    expect((await send('PUT', '/api/v1/retention/policies/bad', { retainYears: -1 })).status).toBe(400);
+    const computed = await json(await send('GET', `/api/v1/retention/studies/${studyB}`, undefined, 'reader'));
+    expect(computed).toMatchObject({ studyUid: studyB, policyName: 'keep-1-year', frozen: false, held: false });
+    expect(computed['expiresOn']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect((await send('PUT', `/api/v1/retention/studies/${studyB}`, { expiresOn: '2001-02-30x', reason: 'typo' })).status).toBe(400);
+    expect((await send('PUT', `/api/v1/retention/studies/${studyB}`, { expiresOn: '2020-01-01' })).status).toBe(400);
+    const overridden = await json(await send('PUT', `/api/v1/retention/studies/${studyB}`, { expiresOn: '2020-01-01', reason: 'duplicate of a study kept elsewhere' }));
+    expect(overridden).toMatchObject({ expiresOn: '2020-01-01', frozen: true, overriddenBy: 'admin', overrideReason: 'duplicate of a study kept elsewhere' });
+    const expired = (await (await send('GET', '/api/v1/retention/expired', undefined, 'reader')).json()) as { studyUid: string; objects: number }[];
+    expect(expired.find((e) => e.studyUid === studyB)).toMatchObject({ objects: 1, held: false });
+    // Both studies are older than a year (B by hand): both proposed; B is approved here, A meets a legal hold below.
+    expect(await json(await send('POST', '/api/v1/lifecycle/jobs/retention'))).toMatchObject({ proposed: 2 });
+    const proposals = (await (await send('GET', '/api/v1/retention/deletions?status=proposed', undefined, 'reader')).json()) as { id: string; studyUid: string }[];
+    expect(proposals.map((p) => p.studyUid).sort()).toEqual([studyA, studyB]);
+    const proposal = proposals.find((p) => p.studyUid === studyB);
+    expect((await send('POST', `/api/v1/retention/deletions/${proposal!.id}/approve`, { reason: 'ok' }, 'reader')).status).toBe(403);
+    const deleted = await json(await send('POST', `/api/v1/retention/deletions/${proposal!.id}/approve`, { reason: 'confirmed' }));
+    expect(deleted).toMatchObject({ status: 'deleted', approvals: [{ by: 'admin', reason: 'confirmed' }] });
+    expect(await qido(archive, `/dicomweb/studies?StudyInstanceUID=${studyB}`)).toEqual([]);
+    const [tombstone] = (await (await send('GET', `/api/v1/retention/tombstones?studyUid=${studyB}`, undefined, 'reader')).json()) as { instances: { sopInstanceUid: string }[] }[];
+    expect(tombstone!.instances.map((i) => i.sopInstanceUid)).toEqual([`${studyB}.1.1`]);
+    // The worker deletes the blob once the deletion committed.
+    const [key] = await sql<{ blob_key: string }>(archive, `SELECT instances->0->>'blobKey' AS blob_key FROM deletion_tombstone WHERE study_uid = $1`, [studyB]);
+    await eventually('the blob deleted', async () => {
+      const [open] = await sql<{ n: number }>(archive, `SELECT count(*)::int AS n FROM outbox WHERE topic = 'lifecycle.delete-blobs' AND done_at IS NULL`);
+      return open!.n === 0 ? true : undefined;
+    });
+    const container = BlobServiceClient.fromConnectionString(testEnv().blobConnectionString).getContainerClient(archive.container);
+    expect(await container.getBlobClient(key!.blob_key).exists()).toBe(false);
+    expect(await container.getBlobClient((await sql<{ blob_key: string }>(archive, `SELECT blob_key FROM instance LIMIT 1`))[0]!.blob_key).exists()).toBe(true);
+  });
+
   it('a legal hold placed over /api/v1 refuses a deletion request with 409; bad requests get 400 and change nothing', async () => {
     const post = (path: string, body: unknown, key: 'admin' | 'reader' = 'admin') =>
       archive.fetch(path, { method: 'POST', key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -103,7 +142,13 @@ describe('storage lifecycle against the running archive', () => {
     const refused = await post('/api/v1/retention/deletions', { studyUid: studyA, reason: 'cleanup' });
     expect(refused.status).toBe(409);
     expect(String((await json(refused))['detail'])).toMatch(/legal hold .*CASE-E2E-1/);
-    expect(await (await archive.fetch('/api/v1/retention/deletions', { key: 'reader' })).json()).toEqual([]);
+    // The retention proposal made before the hold: its approval finds the hold, nothing is deleted.
+    const [pending] = ((await (await archive.fetch('/api/v1/retention/deletions?status=proposed', { key: 'reader' })).json()) as { id: string; studyUid: string }[]).filter((d) => d.studyUid === studyA);
+    const blocked = await post(`/api/v1/retention/deletions/${pending!.id}/approve`, { reason: 'expired' });
+    expect(blocked.status).toBe(409);
+    expect(String((await json(blocked))['detail'])).toMatch(/CASE-E2E-1/);
+    expect(await json(await archive.fetch(`/api/v1/retention/deletions/${pending!.id}`, { key: 'reader' }))).toMatchObject({ status: 'blocked' });
+    expect(await qido(archive, `/dicomweb/studies?StudyInstanceUID=${studyA}`)).toHaveLength(1);
     expect(await json(await archive.fetch(`/api/v1/retention/studies/${studyA}`, { key: 'reader' }))).toMatchObject({ held: true });
     // The worker mirrors the hold to the store: Azurite has no legal holds, which readiness shows.
     await eventually('the hold mirrored', async () => {
