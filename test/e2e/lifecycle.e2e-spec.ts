@@ -59,6 +59,9 @@ describe('storage lifecycle against the running archive', () => {
 
     const [study] = await qido(archive, `/dicomweb/studies?StudyInstanceUID=${studyA}&includefield=00080056`);
     expect(first(study, Tag.InstanceAvailability)).toBe('NEARLINE');
+    const objects = (await (await archive.fetch(`/api/v1/lifecycle/studies/${studyA}`, { key: 'reader' })).json()) as { tier: string; availability: string }[];
+    expect(objects).toEqual([expect.objectContaining({ tier: 'Archive', availability: 'NEARLINE' }), expect.objectContaining({ tier: 'Archive', availability: 'NEARLINE' })]);
+    expect((await archive.fetch('/api/v1/lifecycle/studies/1.2.3.404', { key: 'reader' })).status).toBe(404);
     const storage = await json(await archive.fetch('/api/v1/lifecycle/storage', { key: 'reader' }));
     expect(storage['tiers']).toEqual(expect.arrayContaining([expect.objectContaining({ tier: 'Archive', objects: 3 })]));
     expect(await (await archive.fetch('/metrics')).text()).toMatch(/vna_storage_objects\{tier="Archive"\} 3/);

@@ -10,7 +10,7 @@ export type { DeletionRequest, Tombstone, TombstoneInstance } from './deletion/d
 export { RetentionService } from './retention/retention.service.js';
 export type { RetentionPolicy, StudyRetention, ExpiredStudy } from './retention/retention.repository.js';
 export { TieringService, type TieringRun } from './tiering/tiering.service.js';
-export type { TierPolicy } from './tiering/tier-policy.repository.js';
+export type { StoredObjectState, TierPolicy } from './tiering/tier-policy.repository.js';
 export { RehydrationService } from './tiering/rehydration.service.js';
 export { VerificationService, type VerificationRun } from './verification/verification.service.js';
 export type { VerificationFinding, VerificationStatus } from './verification/verification.repository.js';

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseEnumPipe, Post, Pu
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, type Principal, RequireRole } from '#vna/auth';
 import { type LifecycleJob, LifecycleJobs } from '../lifecycle.scheduler.js';
-import type { TierPolicy } from '../tiering/tier-policy.repository.js';
+import type { StoredObjectState, TierPolicy } from '../tiering/tier-policy.repository.js';
 import { TieringService } from '../tiering/tiering.service.js';
 import type { VerificationFinding } from '../verification/verification.repository.js';
 import { VerificationService } from '../verification/verification.service.js';
@@ -44,6 +44,12 @@ export class LifecycleController {
   @ApiOperation({ summary: 'Objects and bytes per tier, objects rehydrating, verification results' })
   async storage(): Promise<Record<string, unknown>> {
     return { ...(await this.tiering.refreshGauges()), verification: await this.verification.refreshGauges() };
+  }
+
+  @Get('studies/:studyUid')
+  @ApiOperation({ summary: "A study's objects: tier, availability (ONLINE/NEARLINE), rehydration status, held Hot until, last verification" })
+  study(@Param('studyUid') studyUid: string): Promise<StoredObjectState[]> {
+    return this.tiering.study(studyUid);
   }
 
   @Get('verification')

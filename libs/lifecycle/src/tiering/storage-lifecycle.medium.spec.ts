@@ -92,6 +92,8 @@ describe('tiers', () => {
     expect(await availability('SERIES', old.studyUid)).toEqual(['NEARLINE']);
     expect(await availability('IMAGE', old.studyUid)).toEqual(['NEARLINE', 'NEARLINE', 'NEARLINE']);
     expect(await availability('STUDY', recent.studyUid)).toEqual(['ONLINE']);
+    expect((await h.tiering.study(old.studyUid)).map((o) => [o.tier, o.availability, o.archiveStatus])).toEqual(old.objects.map(() => ['Archive', 'NEARLINE', null]));
+    await expect(h.tiering.study('1.2.3.404')).rejects.toMatchObject({ kind: 'not-found' });
 
     const census = await h.tiering.refreshGauges();
     expect(census.tiers.find((t) => t.tier === 'Archive')?.objects).toBeGreaterThanOrEqual(3);

@@ -33,6 +33,22 @@ export interface TierChange {
   readonly to: AccessTier;
 }
 
+export interface StoredObjectState {
+  readonly seriesUid: string;
+  readonly sopInstanceUid: string;
+  readonly version: number;
+  readonly current: boolean;
+  readonly sizeBytes: number;
+  readonly storageState: 'spooled' | 'stored';
+  readonly tier: AccessTier;
+  readonly availability: 'ONLINE' | 'NEARLINE';
+  readonly archiveStatus: string | null;
+  readonly tierChangedAt: Date | null;
+  readonly hotUntil: Date | null;
+  readonly verification: string | null;
+  readonly verifiedAt: Date | null;
+}
+
 /** Tiering policies, and the set-based evaluation of a batch of objects against them. */
 @Injectable()
 export class TierPolicyRepository {
@@ -104,6 +120,21 @@ export class TierPolicyRepository {
          FROM unnest($1::bigint[], $2::text[]) AS v(id, tier) WHERE i.id = v.id`,
       [moved.map((m) => m.id), moved.map((m) => m.tier), now],
     );
+  }
+
+  /** What the index knows of a study's objects' storage: tier, availability, rehydration, last verification. */
+  async studyObjects(sql: SqlRunner, studyUid: string): Promise<StoredObjectState[]> {
+    return (await sql.query(
+      `SELECT se.series_uid AS "seriesUid", i.sop_instance_uid AS "sopInstanceUid", i.version, i.is_current AS current, i.size_bytes::float8 AS "sizeBytes",
+              i.storage_state AS "storageState", i.access_tier AS tier,
+              CASE WHEN i.access_tier = 'Archive' THEN 'NEARLINE' ELSE 'ONLINE' END AS availability,
+              i.archive_status AS "archiveStatus", i.tier_changed_at AS "tierChangedAt", i.hot_until AS "hotUntil",
+              v.status AS "verification", v.checked_at AS "verifiedAt"
+         FROM study st JOIN series se ON se.study_fk = st.id JOIN instance i ON i.series_fk = se.id
+         LEFT JOIN storage_verification v ON v.instance_fk = i.id
+        WHERE st.study_uid = $1 ORDER BY se.id, i.instance_number NULLS LAST, i.id`,
+      [studyUid],
+    )) as StoredObjectState[];
   }
 
   /** Objects and bytes per tier (all stored versions), objects rehydrating. */

@@ -8,7 +8,7 @@ import { mapLimited } from '../concurrency.js';
 import { LifecycleClock } from '../lifecycle-clock.js';
 import { LifecycleError } from '../lifecycle.errors.js';
 import { LifecycleMetrics } from '../lifecycle-metrics.js';
-import { type TierChange, type TierPolicy, type TierPolicyInput, TierPolicyRepository } from './tier-policy.repository.js';
+import { type StoredObjectState, type TierChange, type TierPolicy, type TierPolicyInput, TierPolicyRepository } from './tier-policy.repository.js';
 
 export interface TieringRun {
   readonly evaluated: number;
@@ -48,6 +48,13 @@ export class TieringService {
 
   async deletePolicy(name: string): Promise<void> {
     if (!(await this.policies.delete(autocommit(this.db), name))) throw new LifecycleError('not-found', `no tiering policy "${name}"`);
+  }
+
+  /** A study's objects as the index knows their storage (404 for an unknown study). */
+  async study(studyUid: string): Promise<StoredObjectState[]> {
+    const objects = await this.policies.studyObjects(autocommit(this.db), studyUid);
+    if (objects.length === 0) throw new LifecycleError('not-found', `no study ${studyUid}`);
+    return objects;
   }
 
   /** One pass over every stored object. `dryRun`: evaluate only (the benchmark's evaluation rate). */
