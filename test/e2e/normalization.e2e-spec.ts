@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetToJson, type DicomJson, lookupTransferSyntax, readPart10Prefix, readWholeDataset, Tag, tagToHex } from '#vna/dicom';
 import { RunningArchive } from '../support/archive-process.js';
-import { dcmtk } from '../support/dcmtk.js';
+import { dcmtk, dcmtkDaemon } from '../support/dcmtk.js';
+import { freePort } from '../support/test-env.js';
 import { stow } from '../support/dicomweb.js';
 import { datasetBytes, fixtureJson, multipartBodies, part10, uidOf, writeFixture } from '../support/fixtures.js';
 
@@ -32,10 +33,15 @@ describe('normalization', () => {
   let work: string;
   const sent = new Map<string, Buffer>();
   let ruleId: string;
+  let scpPort: number;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'vna-normalization-'));
-    archive = await RunningArchive.start({ label: 'normalization', env: { VNA_COERCION_SOURCE_ISSUERS: 'LEGACYSCU=LEGACY-HOSP' } });
+    scpPort = await freePort();
+    archive = await RunningArchive.start({
+      label: 'normalization',
+      env: { VNA_COERCION_SOURCE_ISSUERS: 'LEGACYSCU=LEGACY-HOSP', VNA_DICOM_NODES: `OLDPACS@127.0.0.1:${scpPort}`, VNA_EGRESS_CHARSETS: 'OLDPACS=ISO_IR 100' },
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -189,6 +195,43 @@ describe('normalization', () => {
     expect(stored.status).toBe(200);
     const [row] = (await (await archive.fetch(`/dicomweb/series?StudyInstanceUID=${uidOf(json, Tag.StudyInstanceUID)}&includefield=00080080`)).json()) as DicomJson[];
     expect(first(row, 0x00080080)).toBe('Old Site');
+  });
+
+  it('moves studies to a destination with its own egress rule and character set (C-MOVE into storescp)', async () => {
+    const rule = { name: 'to OLDPACS', phase: 'egress', conditions: [{ context: 'aet', equals: 'OLDPACS' }], actions: [{ op: 'set', attribute: 'StudyDescription', value: 'Überweisung' }, { op: 'remove', attribute: 'InstitutionName' }] };
+    expect((await post('/api/v1/coercion-rules', { rule })).status).toBe(201);
+    const received = join(work, 'moved');
+    mkdirSync(received, { recursive: true });
+    const scp = dcmtkDaemon('storescp', ['-aet', 'OLDPACS', '+xa', '-od', received, String(scpPort)]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      for (const name of ['ct-legacy-multivendor', 'mr-siemens-utf8']) {
+        const study = uidOf(fixtureJson(name), Tag.StudyInstanceUID);
+        const r = await dcmtk('movescu', ['-S', '-aec', 'VNA', '-aem', 'OLDPACS', '127.0.0.1', String(archive.dicomPort), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${study}`]);
+        expect({ name, code: r.code, errors: r.stderr }).toEqual({ name, code: 0, errors: '' });
+      }
+      const byName = new Map(readdirSync(received).map((f) => {
+        const file = readFileSync(join(received, f));
+        const parsed = parse(file);
+        return [String(first(parsed.json, Tag.PatientID)), { ...parsed, file }] as const;
+      }));
+      // Latin-1 holds everything of the legacy object: written in ISO_IR 100, as OLDPACS accepts.
+      const legacy = byName.get('PID-LEG-20')!;
+      expect(legacy.charset).toEqual(['ISO_IR 100']);
+      expect(first(legacy.json, Tag.StudyDescription)).toBe('Überweisung');
+      expect(legacy.json['00080080']).toBeUndefined();
+      expect(first(legacy.json, Tag.StudyDate)).toBe('19930430');
+      expect(first(legacy.json, Tag.PatientName)).toEqual({ Alphabetic: 'Svensson^Åsa Maria' });
+      expect(datasetBytes(legacy.file).subarray(-64).equals(datasetBytes(sent.get('ct-legacy-multivendor')!).subarray(-64))).toBe(true);
+      // A Greek name does not fit Latin-1: UTF-8, still consistent with the bytes.
+      const greek = byName.get('PID-SIE-2')!;
+      expect(greek.charset).toEqual(['ISO_IR 192']);
+      expect(first(greek.json, Tag.PatientName)).toEqual({ Alphabetic: 'Ωμέγα^Ζωή' });
+      expect(first(greek.json, Tag.StudyDescription)).toBe('Überweisung');
+      expect(greek.json['00080080']).toBeUndefined();
+    } finally {
+      await scp.stop();
+    }
   });
 
   it("keeps a DICOM node's character set over /api/v1/dicom-nodes, refusing one that is not a Specific Character Set", async () => {
