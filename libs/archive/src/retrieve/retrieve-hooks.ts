@@ -5,6 +5,8 @@ import type { InstanceRow } from './instance-row.js';
 export interface ArchivedOutcome {
   readonly message: string;
   readonly retryAfterSeconds: number;
+  /** The objects' earlier rehydration has finished meanwhile: they can be read now (the index had not caught up). */
+  readonly readable?: boolean;
 }
 
 /**

@@ -79,6 +79,7 @@ export class RetrieveService {
     const archived = instances.filter((i) => i.accessTier === 'Archive' && i.storageState === 'stored');
     if (archived.length === 0) return;
     const outcome = await this.hooks.archived(archived);
+    if (outcome.readable) return;
     throw new ObjectUnavailableError(outcome.message, outcome.retryAfterSeconds, 'archived');
   }
 

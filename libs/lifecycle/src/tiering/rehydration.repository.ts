@@ -33,6 +33,12 @@ export class RehydrationRepository {
     )) as { id: string; blobKey: string }[];
   }
 
+  /** Whether all these objects are readable by the index (no rehydration pending, not in Archive). */
+  async readable(sql: SqlRunner, ids: readonly string[]): Promise<boolean> {
+    const [row] = (await sql.query(`SELECT count(*)::int AS n FROM instance WHERE id = ANY($1::bigint[]) AND (archive_status IS NOT NULL OR access_tier = 'Archive')`, [ids])) as { n: number }[];
+    return (row?.n ?? 0) === 0;
+  }
+
   /** A rehydration could not be asked for: the object may be claimed again later. */
   async unclaim(sql: SqlRunner, ids: readonly string[]): Promise<void> {
     if (ids.length) await sql.query(`UPDATE instance SET archive_status = NULL, rehydrate_requested_at = NULL WHERE id = ANY($1::bigint[])`, [ids]);

@@ -29,10 +29,22 @@ export class RehydrationService {
     private readonly metrics: LifecycleMetrics,
   ) {}
 
-  /** The retrieve hook: rehydration of these objects (and the rest of their studies in Archive) starts; the caller is told why and when to retry. */
+  /**
+   * The retrieve hook: rehydration of these objects (and the rest of their studies in Archive)
+   * starts; the caller is told why and when to retry. Objects whose rehydration an earlier request
+   * started are looked at in the store now: when all of them are done, the retrieve goes on.
+   */
   async onArchived(instances: readonly InstanceRow[]): Promise<ArchivedOutcome> {
-    const claimed = await this.repo.claim(autocommit(this.db), instances.map((i) => i.id), this.clock.now());
+    const sql = autocommit(this.db);
+    const ids = instances.map((i) => i.id);
+    const claimed = await this.repo.claim(sql, ids, this.clock.now());
     await this.start(claimed, 'retrieve');
+    const started = new Set(claimed.map((c) => c.id));
+    const earlier = ids.filter((id) => !started.has(id));
+    if (earlier.length === ids.length) {
+      await this.poll(earlier);
+      if (await this.repo.readable(sql, earlier)) return { message: 'rehydrated', retryAfterSeconds: 0, readable: true };
+    }
     const retryAfterSeconds = this.config.lifecycle.retryAfterSeconds;
     const n = instances.length;
     return {

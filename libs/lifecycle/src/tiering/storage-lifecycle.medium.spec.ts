@@ -206,12 +206,17 @@ describe('retrieving an object in the Archive tier', () => {
     expect(outcome.retryAfterSeconds).toBe(1800);
     expect(await indexTier(h, object.id)).toMatchObject({ tier: 'Archive', archiveStatus: 'rehydrate-pending-to-hot' });
     expect(await availability('IMAGE', study.studyUid)).toEqual(['NEARLINE']);
-    // Asking again does not start it twice (the claim is taken once).
-    await rehydration.onArchived([row!]);
+    // Asking again does not start it twice (the claim is taken once), and it is not readable yet.
+    let asked = 0;
+    slow.setAccessTier = async () => void asked++;
+    expect((await rehydration.onArchived([row!])).readable).toBeFalsy();
+    expect(asked).toBe(0);
     expect(await rehydration.poll()).toMatchObject({ done: 0, pending: 1 });
+    // Done in the store: the next retrieve finds out at once (before the scheduled poll) and goes on.
     done = true;
-    expect(await rehydration.poll()).toMatchObject({ done: 1, pending: 0 });
+    expect(await rehydration.onArchived([row!])).toMatchObject({ readable: true });
     expect(await indexTier(h, object.id)).toMatchObject({ tier: 'Hot', archiveStatus: null });
+    expect(await rehydration.poll()).toMatchObject({ done: 0, pending: 0 });
     expect(await availability('IMAGE', study.studyUid)).toEqual(['ONLINE']);
   });
 });
