@@ -69,7 +69,7 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   private readonly onMessage = (message: { type?: string }): void => {
-    if (message?.type === RULES_CHANGED) void this.refresh().catch((e: Error) => this.logger.warn(`rule refresh failed: ${e.message}`));
+    if (message?.type === RULES_CHANGED) void this.reload().catch((e: Error) => this.logger.warn(`rule reload failed: ${e.message}`));
   };
 
   async onModuleInit(): Promise<void> {
@@ -108,7 +108,16 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
     return this.refreshing;
   }
 
-  private async reload(): Promise<void> {
+  private reloads: Promise<void> = Promise.resolve();
+
+  /** Reloads one at a time, so that an earlier read never replaces a later one. */
+  private reload(): Promise<void> {
+    const next = this.reloads.catch(() => undefined).then(() => this.load());
+    this.reloads = next;
+    return next;
+  }
+
+  private async load(): Promise<void> {
     const stored = await this.rules.list();
     const next = new Map<string, CompiledRule>();
     const names = new Map<string, string>();
