@@ -91,6 +91,14 @@ describe('retention', () => {
     await expect(h.retention.study('1.2.3.4.5.404')).rejects.toMatchObject({ kind: 'not-found' });
   });
 
+  it('a study without a valid study date counts from the day it was received', async () => {
+    await clearPolicies();
+    const undated = await storeStudy(h, { patientId: 'RT-UNDATED', modality: 'CT', studyDate: '20231399', birthDate: '19700230' });
+    await retentionPolicy('ct-10-years', 10, { modality: 'CT', minorAge: 18 });
+    const [row] = (await h.db.query(`SELECT to_char((created_at::date + interval '10 years')::date, 'YYYY-MM-DD') AS expected FROM study WHERE study_uid = $1`, [undated.studyUid])) as { expected: string }[];
+    expect(await h.retention.study(undated.studyUid)).toMatchObject({ expiresOn: row!.expected, policyName: 'ct-10-years' });
+  });
+
   it('the dry run shows what has expired and why; the retention job proposes it when the clock gets there, and deletes nothing by itself', async () => {
     await clearPolicies();
     const study = await storeStudy(h, { patientId: 'RT-EXP', modality: 'DX', studyDate: '20200101', objects: 2 });
