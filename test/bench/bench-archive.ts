@@ -10,6 +10,8 @@ export interface ArchiveStartOptions {
   /** Profile the archive's CPU (profile-hook.ts), profiles written to this directory. */
   readonly profileDir?: string;
   readonly qidoMaxResults: number;
+  /** More environment for the archive (a phase's own settings). */
+  readonly env?: Record<string, string>;
 }
 
 /**
@@ -39,6 +41,7 @@ export class BenchArchive {
       VNA_DEFAULT_PATIENT_ID_ISSUER: 'NORTHSIDE',
       // One process per core, as the archive runs by default (a CPU profile follows one process).
       VNA_WORKERS: options.profileDir ? '1' : String(Math.min(availableParallelism(), 4)),
+      ...options.env,
     };
     // Extra V8/Node flags for the archive under test (experiments: BENCH_NODE_OPTIONS='--max-semi-space-size=32').
     if (process.env['BENCH_NODE_OPTIONS']) env['NODE_OPTIONS'] = process.env['BENCH_NODE_OPTIONS'];

@@ -1,8 +1,8 @@
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 
-export type Phase = 'ingest' | 'wado' | 'qido' | 'memory' | 'hl7' | 'coercion' | 'lifecycle';
-export const PHASES: readonly Phase[] = ['ingest', 'wado', 'qido', 'memory', 'hl7', 'coercion', 'lifecycle'];
+export type Phase = 'ingest' | 'wado' | 'qido' | 'memory' | 'hl7' | 'coercion' | 'lifecycle' | 'fhir';
+export const PHASES: readonly Phase[] = ['ingest', 'wado', 'qido', 'memory', 'hl7', 'coercion', 'lifecycle', 'fhir'];
 
 export interface BenchOptions {
   readonly runs: number;
@@ -15,6 +15,7 @@ export interface BenchOptions {
   readonly mergeInstances: number;
   readonly lifecycleInstances: number;
   readonly lifecycleMoves: number;
+  readonly fhirSamples: number;
   readonly phases: ReadonlySet<Phase>;
   readonly resultsDir: string;
   readonly orthanc: string;
@@ -35,10 +36,12 @@ export const USAGE = `npm run bench -- [options]     (node dist/test/bench/run.j
   --merge-instances N  instances of the patient merged by A40, in studies of 100 (default 10000)
   --lifecycle-instances N  index rows (seeded with SQL) the lifecycle jobs evaluate (default 100000)
   --lifecycle-moves N  real objects the lifecycle phase moves between tiers (default 1000)
+  --fhir-samples N  one-instance studies sent one after another for the FHIR publish latency (default 20)
   --phases LIST     comma-separated: ingest, wado (after the last 1-association ingest run; alone: after
                     one ingest run), qido, memory, hl7 (ADT^A08 rates and a 10,000-instance merge),
                     coercion (1-association ingest with no coercion rules vs ten typical ones, and the
-                    study's WADO-RS retrieve with the egress overlay vs as received) (default all)
+                    study's WADO-RS retrieve with the egress overlay vs as received), fhir (ImagingStudy
+                    publish latency to a FHIR server, FHIR search latency at --studies studies) (default all)
   --results DIR     where results.tsv/results.json/profiles go (default .vna/bench/<timestamp>)
   --orthanc FILE    Orthanc's results.tsv to compare with (default ../shared/peers/results_orthanc.tsv;
                     use /tmp/peers-bench/results.tsv after running bench_orthanc.sh in the same session)
@@ -61,6 +64,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     mergeInstances: 10000,
     lifecycleInstances: 100_000,
     lifecycleMoves: 1000,
+    fhirSamples: 20,
     phases: new Set<Phase>(PHASES),
     resultsDir: resolve('.vna/bench', stamp),
     orthanc: resolve('../shared/peers/results_orthanc.tsv'),
@@ -92,6 +96,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--merge-instances': o.mergeInstances = int(a, 100); break;
       case '--lifecycle-instances': o.lifecycleInstances = int(a, 10); break;
       case '--lifecycle-moves': o.lifecycleMoves = int(a, 1); break;
+      case '--fhir-samples': o.fhirSamples = int(a, 2); break;
       case '--phases': {
         const list = value(a).split(',').map((p) => p.trim()).filter(Boolean);
         for (const p of list) if (!PHASES.includes(p as Phase)) throw new Error(`unknown phase "${p}" (phases: ${PHASES.join(', ')})`);

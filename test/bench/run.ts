@@ -14,6 +14,8 @@ import { BenchEnv } from './bench-env.js';
 import { curl, meanLatency, storeDirectory, storeParallel, toolVersion } from './clients.js';
 import { type GeneratedSet, generateCtStudy, generateIndexStudies, generateMultiFrame, generatePatientStudies } from './generate.js';
 import { a08Run, admitPatients, adt, percentile, timeMerge } from './hl7-bench.js';
+import { readableAfter, searchLatencies } from './fhir-bench.js';
+import { TestEhr } from '../support/fhir-ehr.js';
 import { lifecycleJobs, seedIndex } from './lifecycle-bench.js';
 import { MllpClient } from '../support/mllp.js';
 import { type BenchOptions, parseOptions } from './options.js';
@@ -43,6 +45,8 @@ class Bench {
   private indexSets: { set: GeneratedSet; total: number }[] = [];
   private multiFrame?: { path: string; studyUid: string; bytes: number };
   private mergeSet?: GeneratedSet;
+  private fhirIndex?: GeneratedSet;
+  private fhirSamples?: GeneratedSet;
 
   constructor(
     readonly o: BenchOptions,
@@ -65,9 +69,10 @@ class Bench {
     this.note(`machine still ${last.busyPct.toFixed(0)}% busy before ${what} after a minute: ${last.processes.join('; ')}`);
   }
 
-  private async startArchive(label: string): Promise<BenchArchive> {
+  private async startArchive(label: string, env?: Record<string, string>): Promise<BenchArchive> {
     await this.waitQuiet(label);
     const a = await BenchArchive.start(this.env, label, {
+      env,
       qidoMaxResults: Math.max(10_000, this.o.studies),
       profileDir: this.o.profile ? join(this.o.resultsDir, 'profiles') : undefined,
     });
@@ -122,6 +127,11 @@ class Bench {
     if (this.o.phases.has('hl7')) {
       this.mergeSet = generatePatientStudies(join(dataDir, 'merge'), Math.ceil(this.o.mergeInstances / 100), 100, 'MERGEPRIOR');
       log(`generated ${this.mergeSet.files.length} instances of one patient (64x64 CT) for the merge`);
+    }
+    if (this.o.phases.has('fhir')) {
+      this.fhirSamples = generateIndexStudies(join(dataDir, 'fhir-publish'), this.o.fhirSamples, 'FP');
+      this.fhirIndex = generateIndexStudies(join(dataDir, 'fhir-index'), this.o.studies, 'FH');
+      log(`generated ${this.o.fhirSamples} studies to publish and ${this.o.studies} to search over FHIR`);
     }
     log(`generation took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -496,6 +506,67 @@ class Bench {
     }
   }
 
+  // ------------------------------------------------------------ FHIR: publish and search latency
+
+  /**
+   * Publish latency: one-instance studies sent one after another (storescu returning = the last
+   * instance acknowledged) until each ImagingStudy is readable in a FHIR server (medplum's router
+   * with its in-memory repository, in this process), the stability window subtracted. Search
+   * latency: the archive's /fhir/R4 with --studies studies indexed (a second archive that
+   * publishes nowhere, so that publishing does not run during the searches).
+   */
+  async fhir(): Promise<void> {
+    const res = this.results;
+    const windowMs = 1000;
+    const ehr = await TestEhr.start();
+    try {
+      const a = await this.startArchive('fhir-publish', { VNA_FHIR_PUBLISH_URL: ehr.baseUrl, VNA_FHIR_CREATE_PATIENTS: 'true', VNA_STUDY_STABLE_SECONDS: String(windowMs / 1000) });
+      try {
+        const latencies: number[] = [];
+        for (const study of this.fhirSamples!.studies) {
+          const run = await storeParallel(a.aet, a.dicomPort, study.files, 1, STORE_TIMEOUT_MS);
+          const acked = performance.now();
+          if (run.failures.length) this.note(`FHIR publish sample: ${run.failures.join(' | ')}`);
+          latencies.push((await readableAfter(ehr.baseUrl, study.studyUid, acked)) - windowMs);
+        }
+        const note = `last instance acknowledged (storescu returned) to the ImagingStudy readable in the EHR, minus the ${windowMs / 1000} s stability window; ${latencies.length} studies`;
+        res.add('fhir', 'publish_p50_ms', percentile(latencies, 50), 'ms', note);
+        res.add('fhir', 'publish_p95_ms', percentile(latencies, 95), 'ms', note);
+        log(`FHIR publish beyond the window: p50 ${percentile(latencies, 50).toFixed(0)} ms, p95 ${percentile(latencies, 95).toFixed(0)} ms (${latencies.length} studies)`);
+      } finally {
+        await this.stopArchive(a);
+      }
+    } finally {
+      await ehr.stop();
+    }
+    const b = await this.startArchive('fhir-search');
+    try {
+      this.warm(this.fhirIndex!.files);
+      const fill = await storeDirectory(b.aet, b.dicomPort, this.fhirIndex!.dir, STORE_TIMEOUT_MS);
+      if (fill.failures.length) this.note(`FHIR index fill: ${fill.failures.join(' | ')}`);
+      const total = (await b.counts()).instances;
+      const reps = Math.max(20, this.o.reps * 10);
+      const all: number[] = [];
+      for (const [name, path] of [
+        ['patient_identifier', '/fhir/R4/ImagingStudy?patient.identifier=FH000001'],
+        ['accession', '/fhir/R4/ImagingStudy?identifier=A00000001'],
+        ['started_1y_count100', '/fhir/R4/ImagingStudy?started=ge2015-01-01&started=le2015-12-31&_count=100'],
+        ['modality_count50', '/fhir/R4/ImagingStudy?modality=CT&_count=50&_include=ImagingStudy:endpoint'],
+        ['patient_name', '/fhir/R4/Patient?name=SMITH'],
+      ] as const) {
+        const { ms, total: hits } = await searchLatencies(`${b.baseUrl}${path}`, b.apiKey, reps);
+        all.push(...ms);
+        res.add('fhir', `search_${name}_p50_ms`, percentile(ms, 50), 'ms', `${reps} requests; ${hits} matches; ${path}`);
+        res.add('fhir', `search_${name}_p95_ms`, percentile(ms, 95), 'ms', `${reps} requests at ${total} studies`);
+        log(`FHIR search at ${total} studies: ${name.padEnd(20)} p50 ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, ${hits} matches`);
+      }
+      res.add('fhir', 'search_all_p50_ms', percentile(all, 50), 'ms', `every search above, at ${total} studies`);
+      res.add('fhir', 'search_all_p95_ms', percentile(all, 95), 'ms', `every search above, at ${total} studies`);
+    } finally {
+      await this.stopArchive(b);
+    }
+  }
+
   // ------------------------------------------------------------ memory: one large object
 
   async memory(): Promise<void> {
@@ -670,6 +741,19 @@ class Bench {
         ),
       );
     }
+    if (r.get('fhir', 'publish_p50_ms')) {
+      out.push('', '(g) FHIR R4: ImagingStudy publish latency beyond the stability window, and /fhir/R4 search latency; targets p95 publish under 200 ms, searches under 20 ms p95');
+      const searches = r.figures.filter((f) => f.section === 'fhir' && /^search_.*_p50_ms$/.test(f.metric)).map((f) => f.metric.replace(/^search_|_p50_ms$/g, ''));
+      out.push(
+        table(
+          ['figure', 'p50 ms', 'p95 ms'],
+          [
+            ['publish (ack to readable in the EHR, minus the window)', fmt(v('fhir', 'publish_p50_ms'), 0), fmt(v('fhir', 'publish_p95_ms'), 0)],
+            ...searches.map((name) => [`search ${name}`, fmt(v('fhir', `search_${name}_p50_ms`), 1), fmt(v('fhir', `search_${name}_p95_ms`), 1)]),
+          ],
+        ),
+      );
+    }
     let comparison: Comparison[] = [];
     if (peer) {
       comparison = compare(r, peer, this.o.studies, this.o.parallel);
@@ -741,6 +825,7 @@ async function main(): Promise<void> {
     if (o.phases.has('hl7')) await bench.hl7();
     if (o.phases.has('lifecycle')) await bench.lifecycle();
     if (o.phases.has('coercion')) await bench.coercion();
+    if (o.phases.has('fhir')) await bench.fhir();
   } catch (e) {
     failure = e;
   } finally {
