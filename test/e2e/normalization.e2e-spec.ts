@@ -173,6 +173,9 @@ describe('normalization', () => {
 
     const record = (await (await archive.fetch(`/api/v1/instances/${uidOf(json, Tag.SOPInstanceUID)}/coercion`, { key: 'reader' })).json()) as { rules: string[]; received: DicomJson; warnings: string[] };
     expect(record.warnings).toEqual(expect.arrayContaining(['invalid UID in 00200052', 'invalid IS value in 00200011']));
+    const metrics = await (await fetch(`${archive.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^vna_coercion_objects_total\{phase="ingest",outcome="changed"\} [1-9]/m);
+    expect(metrics).toMatch(/^vna_coercion_rule_applied_total\{rule="\d+"\} [1-9]/m);
     expect(record.rules.length).toBeGreaterThanOrEqual(3);
     expect(record.received['00080020']).toEqual({ vr: 'DA', Value: ['1993.04.30'] });
     // Retrieved objects carry the normalized dates and name, the Manufacturer as sent (folded for search only).
