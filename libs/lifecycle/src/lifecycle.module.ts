@@ -1,5 +1,5 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
-import { ArchiveModule, RetrieveHookRegistry } from '#vna/archive';
+import { ArchiveModule, IngestHookRegistry, RetrieveHookRegistry } from '#vna/archive';
 import { JobHandlerRegistry } from '#vna/jobs';
 import { HealthDetails } from '#vna/observability';
 import { DeletionRepository } from './deletion/deletion.repository.js';
@@ -29,7 +29,7 @@ const SERVICES = [LegalHoldService, DeletionService, RetentionService, TieringSe
 /**
  * Storage lifecycle: tiers and rehydration, retention, legal holds, the deletion workflow,
  * storage verification, prefetch of priors. Registers the retrieve hooks (Archive-tier reads
- * start rehydration; retrieves note last access), its outbox job handlers and a health detail.
+ * start rehydration; retrieves note last access), an ingest hook (a new study's expiry), its outbox job handlers and a health detail.
  * Every process that retrieves imports it (api, dicom-gateway, worker, vna). Needs PersistenceModule, BlobModule,
  * JobsModule and ObservabilityModule in the application (they are global).
  */
@@ -53,6 +53,8 @@ const SERVICES = [LegalHoldService, DeletionService, RetentionService, TieringSe
 export class LifecycleModule implements OnModuleInit {
   constructor(
     private readonly retrieveHooks: RetrieveHookRegistry,
+    private readonly ingestHooks: IngestHookRegistry,
+    private readonly retention: RetentionService,
     private readonly jobs: JobHandlerRegistry,
     private readonly health: HealthDetails,
     private readonly rehydration: RehydrationService,
@@ -64,6 +66,10 @@ export class LifecycleModule implements OnModuleInit {
   onModuleInit(): void {
     this.retrieveHooks.onArchived((instances) => this.rehydration.onArchived(instances));
     this.retrieveHooks.onAccess((studyUids) => this.access.note(studyUids));
+    // A new study gets its expiry in its ingest transaction; a series added later (another modality) at the next retention run.
+    this.ingestHooks.register(async (tx, event) => {
+      if (event.created.study) await this.retention.atIngest(tx, event.studyRowId);
+    });
     this.jobs.register(MIRROR_HOLD_TOPIC, (payload) => this.holds.mirror(String(payload['holdId'])));
     this.jobs.register(DELETE_BLOBS_TOPIC, (payload) => this.deletion.deleteBlobs(payload['keys'] as string[]));
     this.health.register('legal-hold-mirror', () => this.holds.degradation());

@@ -91,10 +91,10 @@ describe('retention', () => {
     await expect(h.retention.study('1.2.3.4.5.404')).rejects.toMatchObject({ kind: 'not-found' });
   });
 
-  it('a study without a valid study date counts from the day it was received', async () => {
+  it('a study without a valid study date counts from the day it was received; a new study has its expiry from ingest on', async () => {
     await clearPolicies();
-    const undated = await storeStudy(h, { patientId: 'RT-UNDATED', modality: 'CT', studyDate: '20231399', birthDate: '19700230' });
     await retentionPolicy('ct-10-years', 10, { modality: 'CT', minorAge: 18 });
+    const undated = await storeStudy(h, { patientId: 'RT-UNDATED', modality: 'CT', studyDate: '20231399', birthDate: '19700230' });
     const [row] = (await h.db.query(`SELECT to_char((created_at::date + interval '10 years')::date, 'YYYY-MM-DD') AS expected FROM study WHERE study_uid = $1`, [undated.studyUid])) as { expected: string }[];
     expect(await h.retention.study(undated.studyUid)).toMatchObject({ expiresOn: row!.expected, policyName: 'ct-10-years' });
   });
@@ -194,8 +194,7 @@ describe('legal holds', () => {
     const patientHold = await h.holds.place({ scope: 'patient', patientId: 'LH-2', issuer: '', reason: 'subpoena', caseReference: 'SUB-77' }, 'legal-counsel');
     await h.holds.place({ scope: 'study', studyUid: approvedFirst.studyUid, reason: 'regulator inquiry', caseReference: 'REG-9' }, 'legal-counsel');
 
-    // Retention (new studies get their expiry at the next run): expired, shown as held in the dry run, never proposed.
-    await h.retention.recompute();
+    // Retention (new studies got their expiry at ingest): expired, shown as held in the dry run, never proposed.
     const report = await h.retention.expired(undefined, 1000, 0);
     expect(report.find((e) => e.studyUid === studyHeld.studyUid)?.held).toBe(true);
     expect(report.find((e) => e.studyUid === patientHeld.studyUid)?.held).toBe(true);

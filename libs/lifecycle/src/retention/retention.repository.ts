@@ -67,9 +67,10 @@ export class RetentionRepository {
    * than the policy's minor age at the study, no earlier than that age plus the same years after
    * birth. Frozen expiries (set by HIM) are left alone. Returns where the batch ended.
    */
-  async computeBatch(sql: SqlRunner, cursor: string, limit: number, now: Date): Promise<{ last: string | null; evaluated: number }> {
+  async computeBatch(sql: SqlRunner, cursor: string, limit: number, now: Date, only = false): Promise<{ last: string | null; evaluated: number }> {
+    // `only`: the study `cursor` itself (a new study at ingest), else the `limit` studies after it.
     const [row] = (await sql.query(
-      `WITH batch AS (SELECT id FROM study WHERE id > $1 ORDER BY id LIMIT $2),
+      `WITH batch AS (SELECT id FROM study WHERE ${only ? 'id = $1' : 'id > $1'} ORDER BY id LIMIT $2),
        computed AS (
          SELECT st.id AS study_fk, rp.name AS policy_name,
                 CASE WHEN rp.id IS NULL THEN NULL ELSE greatest(

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
-import { autocommit, withTransaction } from '#vna/persistence';
+import { autocommit, type SqlRunner, withTransaction } from '#vna/persistence';
 import { auditEvent } from '../audit.js';
 import { LifecycleClock } from '../lifecycle-clock.js';
 import { LifecycleError } from '../lifecycle.errors.js';
@@ -10,9 +10,9 @@ import { LifecycleMetrics } from '../lifecycle-metrics.js';
 import { type ExpiredStudy, type RetentionPolicy, type RetentionPolicyInput, RetentionRepository, type StudyRetention } from './retention.repository.js';
 
 /**
- * Retention: policies give every study an expiry date (recomputed, in batches of one statement
- * each, whenever the policies change and at every retention run, except expiries HIM froze by
- * hand). Expired studies are proposed for deletion by DeletionService; nothing expires under hold.
+ * Retention: policies give every study an expiry date (at ingest, and recomputed in batches of
+ * one statement each whenever the policies change and at every retention run, except expiries HIM
+ * froze by hand). Expired studies are proposed for deletion by DeletionService; nothing expires under hold.
  */
 @Injectable()
 export class RetentionService {
@@ -61,6 +61,11 @@ export class RetentionService {
     }
     this.metrics.evaluated.inc({ job: 'retention' }, evaluated);
     return { evaluated, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** A new study's expiry, in its ingest transaction (an IngestHook): no study waits for the next run to have one. */
+  async atIngest(tx: SqlRunner, studyRowId: string): Promise<void> {
+    await this.repo.computeBatch(tx, studyRowId, 1, this.clock.now(), true);
   }
 
   async study(studyUid: string): Promise<StudyRetention> {
