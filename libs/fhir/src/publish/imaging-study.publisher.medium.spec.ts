@@ -91,6 +91,14 @@ describe('ImagingStudy publishing', () => {
   const instances: string[] = [];
 
   it('publishes a stable study as exactly one valid ImagingStudy with the study\'s content, not before its window', async () => {
+    // The EHR's order for the accession number: the ImagingStudy is basedOn it.
+    const order = await ehr.repo.createResource({
+      resourceType: 'ServiceRequest',
+      status: 'active',
+      intent: 'order',
+      subject: { display: 'the patient' },
+      identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] }, value: 'ACC-77' }],
+    });
     instances.push(await store(studyUid, seriesUid, [{ tag: Tag.InstanceNumber, vr: 'IS', value: '1' }]));
     instances.push(await store(studyUid, seriesUid, [{ tag: Tag.InstanceNumber, vr: 'IS', value: '2' }]));
     // Right after the last instance the study is not stable yet: nothing in the outbox.
@@ -112,6 +120,7 @@ describe('ImagingStudy publishing', () => {
       numberOfInstances: 2,
       description: 'CT CHEST',
       referrer: { display: 'Gregory House' },
+      basedOn: [{ reference: `ServiceRequest/${order.id}` }],
     });
     expect(study!.series).toEqual([
       expect.objectContaining({

@@ -68,12 +68,9 @@ export class ImagingStudyPublisher {
       if (!previous || previous.resource.status === 'cancelled') return 'skipped';
       resource = deletedImagingStudy(previous.resource, new Date());
     } else {
-      resource = toImagingStudy(study, {
-        subject: await this.subject(client, destination, study),
-        basedOn: await this.basedOn(client, destination, study),
-        endpoint: await this.endpoint(client, destination),
-        identifierSystems: destination.patientIdentifierSystems,
-      });
+      // Independent look-ups: in parallel, one round trip to the EHR instead of three.
+      const [subject, basedOn, endpoint] = await Promise.all([this.subject(client, destination, study), this.basedOn(client, destination, study), this.endpoint(client, destination)]);
+      resource = toImagingStudy(study, { subject, basedOn, endpoint, identifierSystems: destination.patientIdentifierSystems });
     }
     const hash = createHash('sha256').update(JSON.stringify(resource)).digest('hex');
     if (previous?.content_hash === hash) return 'unchanged';
@@ -115,7 +112,7 @@ export class ImagingStudyPublisher {
     return { reference: `Patient/${created.id}` };
   }
 
-  /** The EHR's ServiceRequest for the study's accession number, else its placer order number. */
+  /** The EHR's ServiceRequest with the study's accession number or placer order number, when there is exactly one. */
   private async basedOn(client: FhirServerClient, d: FhirDestination, study: StudySnapshot): Promise<Reference<ServiceRequest>[] | undefined> {
     const accession = study.accessionNumber?.trim() || study.order?.accessionNumber;
     const tokens: string[] = [];
@@ -129,10 +126,11 @@ export class ImagingStudyPublisher {
       const system = study.order?.placerIssuer ? issuerSystem(study.order.placerIssuer, d.patientIdentifierSystems) : undefined;
       tokens.push(system ? `${system}|${placer}` : placer);
     }
-    for (const token of tokens) {
-      const found = await client.search<ServiceRequest & { id: string; resourceType: 'ServiceRequest' }>('ServiceRequest', { identifier: token });
-      if (found.length === 1) return [{ reference: `ServiceRequest/${found[0]!.id}` }];
-    }
+    if (tokens.length === 0) return undefined;
+    // One search, the identifiers ORed (FHIR R4 3.1.1.6, commas in values escaped).
+    const found = await client.search<ServiceRequest & { id: string; resourceType: 'ServiceRequest' }>('ServiceRequest', { identifier: tokens.map((t) => t.replace(/,/g, '\\,')).join(',') });
+    const ids = [...new Set(found.map((r) => r.id))];
+    if (ids.length === 1) return [{ reference: `ServiceRequest/${ids[0]}` }];
     return undefined;
   }
 
