@@ -55,16 +55,21 @@ export class LifecycleJobs {
   }
 }
 
+/** How often a process looks whether a scheduled job is due (the intervals themselves are longer). */
+const TICK_MS = 60_000;
+
 /**
  * The scheduled lifecycle jobs, in the apps that import LifecycleSchedulerModule (the worker and
- * the all-in-one app) where VNA_LIFECYCLE_JOBS is on. Every VNA_LIFECYCLE_INTERVAL_SECONDS: rehydration status, prefetch, tiering, retention
- * (expiries, then proposals); every VNA_LIFECYCLE_VERIFY_INTERVAL_SECONDS: storage verification.
- * A PostgreSQL advisory lock lets one process of the cluster run each at a time.
+ * the all-in-one app) where VNA_LIFECYCLE_JOBS is on. Every VNA_LIFECYCLE_INTERVAL_SECONDS:
+ * rehydration status, prefetch, tiering, retention (expiries, then proposals), legal holds onto
+ * newly stored objects; every VNA_LIFECYCLE_VERIFY_INTERVAL_SECONDS: storage verification. Every
+ * process of a cluster looks each minute whether a job is due (lifecycle_job_run, read under a
+ * PostgreSQL advisory lock): the first one runs it for all, and a restart does not reset the schedule.
  */
 @Injectable()
 export class LifecycleScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('LifecycleJobs');
-  private readonly timers: NodeJS.Timeout[] = [];
+  private timer?: NodeJS.Timeout;
   private running = Promise.resolve();
 
   constructor(
@@ -75,20 +80,19 @@ export class LifecycleScheduler implements OnApplicationBootstrap, OnApplication
 
   onApplicationBootstrap(): void {
     if (!this.config.lifecycle.jobs) return;
-    const every = (ms: number, work: () => Promise<void>): void => {
-      const timer = setInterval(() => void (this.running = this.running.then(work)), ms);
-      timer.unref();
-      this.timers.push(timer);
+    const tick = async (): Promise<void> => {
+      await this.whenDue('cycle', LOCKS.cycle, this.config.lifecycle.intervalMs, () => this.cycle());
+      await this.whenDue('verification', LOCKS.verify, this.config.lifecycle.verifyIntervalMs, async () => void (await this.jobs.run('verification')));
     };
-    every(this.config.lifecycle.intervalMs, () => this.locked(LOCKS.cycle, () => this.cycle()));
-    every(this.config.lifecycle.verifyIntervalMs, () => this.locked(LOCKS.verify, async () => void (await this.jobs.run('verification'))));
+    this.timer = setInterval(() => void (this.running = this.running.then(tick)), Math.min(TICK_MS, this.config.lifecycle.intervalMs));
+    this.timer.unref();
     // Gauges for /metrics (objects and bytes per tier, verification failures) once at start, then after each cycle:
     // counting over the whole index is not for every scrape.
     this.running = this.jobs.gauges();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    if (this.timer) clearInterval(this.timer);
     await this.running;
   }
 
@@ -103,14 +107,26 @@ export class LifecycleScheduler implements OnApplicationBootstrap, OnApplication
     await this.jobs.gauges();
   }
 
-  private async locked(key: number, work: () => Promise<void>): Promise<void> {
+  /** Runs `work` if no process ran it within `intervalMs`, holding the job's advisory lock meanwhile. */
+  async whenDue(job: string, lock: number, intervalMs: number, work: () => Promise<void>): Promise<boolean> {
     try {
-      await withTransaction(this.db, async (sql) => {
-        const [row] = (await sql.query(`SELECT pg_try_advisory_xact_lock($1) AS got`, [key])) as { got: boolean }[];
-        if (row?.got) await work();
+      return await withTransaction(this.db, async (sql) => {
+        const [got] = (await sql.query(`SELECT pg_try_advisory_xact_lock($1) AS got`, [lock])) as { got: boolean }[];
+        if (!got?.got) return false;
+        const [last] = (await sql.query(`SELECT last_run_at AS "lastRunAt" FROM lifecycle_job_run WHERE job = $1`, [job])) as { lastRunAt: Date }[];
+        if (last && Date.now() - last.lastRunAt.getTime() < intervalMs) return false;
+        const started = new Date();
+        await work();
+        await sql.query(
+          `INSERT INTO lifecycle_job_run (job, last_run_at, outcome) VALUES ($1, $2, $3::jsonb)
+           ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at, outcome = excluded.outcome`,
+          [job, started, JSON.stringify({ seconds: (Date.now() - started.getTime()) / 1000 })],
+        );
+        return true;
       });
     } catch (e) {
-      this.logger.error(`lifecycle jobs: ${(e as Error).message}`);
+      this.logger.error(`lifecycle ${job}: ${(e as Error).message}`);
+      return false;
     }
   }
 }

@@ -8,6 +8,7 @@ import { Fhir1732500000000 } from './1732500000000-fhir.js';
 import { StorageLifecycle1732600000000 } from './1732600000000-storage-lifecycle.js';
 import { DeletionOfRejected1732600000100 } from './1732600000100-deletion-of-rejected.js';
 import { LegalHoldMirrored1732600000200 } from './1732600000200-legal-hold-mirrored.js';
+import { LifecycleJobRuns1732600000300 } from './1732600000300-lifecycle-job-runs.js';
 import { CoercionRules1732700000000 } from './1732700000000-coercion-rules.js';
 import { IngestWarnings1732700000100 } from './1732700000100-ingest-warnings.js';
 import { DicomNodeCharset1732700000200 } from './1732700000200-dicom-node-charset.js';
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   StorageLifecycle1732600000000,
   DeletionOfRejected1732600000100,
   LegalHoldMirrored1732600000200,
+  LifecycleJobRuns1732600000300,
   CoercionRules1732700000000,
   IngestWarnings1732700000100,
   DicomNodeCharset1732700000200,
