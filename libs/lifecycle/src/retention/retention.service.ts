@@ -36,7 +36,7 @@ export class RetentionService {
       await auditEvent(sql, 'retention.policy-saved', by, null, { ...policy }, this.clock.now());
       return p;
     });
-    await this.recompute();
+    await this.recompute(true);
     return saved;
   }
 
@@ -45,12 +45,17 @@ export class RetentionService {
       if (!(await this.repo.deletePolicy(sql, name))) throw new LifecycleError('not-found', `no retention policy "${name}"`);
       await auditEvent(sql, 'retention.policy-deleted', by, null, { name }, this.clock.now());
     });
-    await this.recompute();
+    await this.recompute(true);
   }
 
-  /** Every study's expiry from the policies now (frozen ones kept). */
-  async recompute(): Promise<{ evaluated: number; seconds: number }> {
+  /**
+   * Every study's expiry from the policies now (frozen ones kept). `force`: even with no policy
+   * (after the last one went: every expiry not set by hand is cleared); otherwise an archive
+   * without retention policies is not walked.
+   */
+  async recompute(force = false): Promise<{ evaluated: number; seconds: number }> {
     const started = performance.now();
+    if (!force && !(await this.repo.listPolicies(autocommit(this.db))).some((p) => p.enabled)) return { evaluated: 0, seconds: 0 };
     let cursor = '0';
     let evaluated = 0;
     for (;;) {
@@ -95,7 +100,7 @@ export class RetentionService {
       if (!(await this.repo.unfreeze(sql, studyUid))) throw new LifecycleError('not-found', `study ${studyUid} has no expiry set by hand`);
       await auditEvent(sql, 'retention.override-released', by, studyUid, { reason }, this.clock.now());
     });
-    await this.recompute();
+    await this.recompute(true);
     return this.study(studyUid);
   }
 

@@ -60,6 +60,8 @@ export class TieringService {
   /** One pass over every stored object. `dryRun`: evaluate only (the benchmark's evaluation rate). */
   async run(options: { dryRun?: boolean } = {}): Promise<TieringRun> {
     const started = performance.now();
+    // No policy, nothing to decide: the index is not walked (an archive that does not tier pays nothing).
+    if (!(await this.policies.list(autocommit(this.db))).some((p) => p.enabled)) return { evaluated: 0, moved: 0, failed: 0, rehydrating: 0, seconds: 0, moveSeconds: 0 };
     let cursor = '0';
     let evaluated = 0;
     let moved = 0;
