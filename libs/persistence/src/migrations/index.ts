@@ -12,6 +12,7 @@ import { LifecycleJobRuns1732600000300 } from './1732600000300-lifecycle-job-run
 import { CoercionRules1732700000000 } from './1732700000000-coercion-rules.js';
 import { IngestWarnings1732700000100 } from './1732700000100-ingest-warnings.js';
 import { DicomNodeCharset1732700000200 } from './1732700000200-dicom-node-charset.js';
+import { OtherPatientIdsRetired1732700000300 } from './1732700000300-other-patient-ids-retired.js';
 import { CorrectionsIocm1732800000000 } from './1732800000000-corrections-iocm.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
@@ -30,5 +31,6 @@ export const MIGRATIONS = [
   CoercionRules1732700000000,
   IngestWarnings1732700000100,
   DicomNodeCharset1732700000200,
+  OtherPatientIdsRetired1732700000300,
   CorrectionsIocm1732800000000,
 ];
