@@ -199,6 +199,17 @@ describe('ImagingStudy publishing', () => {
     expect(study!.description).toBe('CT CHEST W CONTRAST');
   });
 
+  it('follows a correction of study attributes (the egress overlay\'s study values)', async () => {
+    await h.db.query(`UPDATE study SET overlay = $2::jsonb WHERE study_uid = $1`, [
+      studyUid,
+      JSON.stringify({ '00081030': { vr: 'LO', Value: ['CT THORAX'] }, '00080050': { vr: 'SH', Value: ['ACC-78'] } }),
+    ]);
+    await publishWhenStable(studyUid);
+    const [study] = await studiesIn(studyUid);
+    expect(study!.description).toBe('CT THORAX');
+    expect(study!.identifier?.[1]?.value).toBe('ACC-78');
+  });
+
   it('removes rejected instances, and is entered-in-error when every instance is rejected', async () => {
     await h.db.query(`UPDATE instance SET is_current = false WHERE sop_instance_uid = $1`, [instances[0]]);
     await publishWhenStable(studyUid);
