@@ -1,4 +1,5 @@
 import dimse from 'dcmjs-dimse';
+import { encodeCommand } from './command-encoder.js';
 
 /**
  * The one import of dcmjs-dimse (a CommonJS bundle), re-exported with the names the edge uses.
@@ -55,6 +56,19 @@ const performDimse = network._performDimse;
 network._performDimse = function (this: { dimseStream?: unknown }, context: unknown, dimse: unknown) {
   this.dimseStream = undefined;
   return performDimse.call(this, context, dimse);
+};
+
+/**
+ * Every command set the library sends (each C-STORE-RSP among them) is written by the archive's own
+ * encoder (command-encoder.ts, the same bytes); dcmjs stays for what it does not know.
+ */
+const datasetProto = lib.Dataset.prototype as unknown as {
+  getElements(): Record<string, unknown>;
+  getDenaturalizedCommandDataset: (...args: unknown[]) => Buffer;
+};
+const denaturalizeCommand = datasetProto.getDenaturalizedCommandDataset;
+datasetProto.getDenaturalizedCommandDataset = function (this: typeof datasetProto, ...args: unknown[]) {
+  return (args.length === 0 || args[0] === undefined ? encodeCommand(this.getElements()) : undefined) ?? denaturalizeCommand.apply(this, args);
 };
 
 export function rawBytesOf(dataset: unknown): Buffer | undefined {
