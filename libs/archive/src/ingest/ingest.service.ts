@@ -33,6 +33,8 @@ export interface IngestConstraints {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** How long after a series' first new object its metadata document is built. */
+const METADATA_DELAY_MS = 3000;
 const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
@@ -43,6 +45,8 @@ const FOREIGN_KEY_VIOLATION = '23503';
 export class IngestService implements OnModuleInit {
   private readonly logger = new Logger('Ingest');
   readonly spool: Spool;
+  /** Series whose metadata job this process scheduled, by the time that job is due. */
+  private readonly metadataDue = new Map<string, number>();
 
   constructor(
     @Inject(VNA_CONFIG) private readonly config: VnaConfig,
@@ -135,9 +139,17 @@ export class IngestService implements OnModuleInit {
    * a slower first request, so it is not an outbox message and nothing waits for it.
    */
   private prebuildMetadataSoon(seriesId: string): void {
+    // The job's id makes BullMQ ignore adds while one is pending; knowing that here saves a Redis
+    // script per received object (all but the first of a series within the delay). An object
+    // committed before the pending job's due time is in the document it builds.
+    const now = Date.now();
+    const due = this.metadataDue.get(seriesId);
+    if (due !== undefined && now < due) return;
+    if (this.metadataDue.size >= 10_000) this.metadataDue.clear();
+    this.metadataDue.set(seriesId, now + METADATA_DELAY_MS);
     this.queues
-      .schedule(nodeQueue(this.config.nodeId), SERIES_METADATA_TOPIC, { seriesId }, { jobId: `series-metadata-${seriesId}`, delayMs: 3000 })
-      .catch(() => undefined);
+      .schedule(nodeQueue(this.config.nodeId), SERIES_METADATA_TOPIC, { seriesId }, { jobId: `series-metadata-${seriesId}`, delayMs: METADATA_DELAY_MS })
+      .catch(() => this.metadataDue.delete(seriesId));
   }
 
   private async storeWithRetry(
