@@ -92,9 +92,18 @@ export const Tag = {
   SequenceDelimitationItem: 0xfffee0dd,
 } as const;
 
+/** Hex forms made so far: every received header converts its few hundred tags (the index's JSON keys). */
+const hexByTag = new Map<number, string>();
+
 /** `0x00100010` -> `"00100010"`, the form DICOM JSON keys use (PS3.18 F.2.1.1). */
 export function tagToHex(tag: number): string {
-  return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  let hex = hexByTag.get(tag);
+  if (hex === undefined) {
+    hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+    // Private tags are many; beyond the bound they are converted each time rather than kept.
+    if (hexByTag.size < 20_000) hexByTag.set(tag, hex);
+  }
+  return hex;
 }
 
 /** `"00100010"`, `"0010,0010"` or `"(0010,0010)"` -> number; undefined when not a tag. */

@@ -1,4 +1,4 @@
-import { decodeText, parsePersonName } from '../charset/index.js';
+import { decodeText, parsePersonName, resolveSpecificCharacterSet, type SpecificCharacterSet } from '../charset/index.js';
 import type { DicomDataset, DicomElement } from '../element.js';
 import { trimAscii } from '../element.js';
 import { Tag, tagToHex } from '../tags.js';
@@ -33,8 +33,16 @@ const ASCII_MULTI = new Set(['AE', 'AS', 'CS', 'DA', 'DT', 'TM', 'UI']);
 const TEXT_MULTI = new Set(['SH', 'LO', 'UC']);
 const TEXT_SINGLE = new Set(['ST', 'LT', 'UT']);
 const BINARY = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+const NUMBER_SIZE: Readonly<Record<string, number>> = { US: 2, SS: 2, UL: 4, SL: 4, FL: 4, FD: 8, SV: 8, UV: 8 };
+const INTEGER_STRING = /^[+-]?\d+$/;
+const DECIMAL_STRING = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function splitValues(text: string): (string | null)[] {
+  // Most values are single: no array of parts to split and map.
+  if (!text.includes('\\')) {
+    const t = text.trim();
+    return [t === '' ? null : t];
+  }
   return text.split('\\').map((v) => {
     const t = v.trim();
     return t === '' ? null : t;
@@ -43,7 +51,7 @@ function splitValues(text: string): (string | null)[] {
 
 function numberValues(el: DicomElement, le: boolean): number[] {
   const v = el.value!;
-  const size = ({ US: 2, SS: 2, UL: 4, SL: 4, FL: 4, FD: 8, SV: 8, UV: 8 } as Record<string, number>)[el.vr]!;
+  const size = NUMBER_SIZE[el.vr]!;
   const out: number[] = [];
   for (let at = 0; at + size <= v.length; at += size) {
     switch (el.vr) {
@@ -73,7 +81,13 @@ function littleEndianBytes(el: DicomElement, le: boolean): Buffer {
   return out;
 }
 
-function attribute(el: DicomElement, charset: readonly string[] | undefined, le: boolean, opts: ToJsonOptions): DicomJsonAttribute | undefined {
+function attribute(
+  el: DicomElement,
+  charset: readonly string[] | undefined,
+  cs: SpecificCharacterSet,
+  le: boolean,
+  opts: ToJsonOptions,
+): DicomJsonAttribute | undefined {
   const { vr } = el;
   if (vr === 'SQ') {
     // Inside items every kept binary value goes inline: bulk data URIs address top-level elements only.
@@ -94,7 +108,7 @@ function attribute(el: DicomElement, charset: readonly string[] | undefined, le:
     return { vr, InlineBinary: littleEndianBytes(el, le).toString('base64') };
   }
   if (vr === 'PN') {
-    const names = decodeText(v, charset, vr).replace(/[\s\0]+$/, '').split('\\');
+    const names = decodeText(v, cs, vr).replace(/[\s\0]+$/, '').split('\\');
     const Value = names.map((n) => {
       const groups = parsePersonName(n.trim());
       const out: DicomJsonPersonName = {};
@@ -107,13 +121,13 @@ function attribute(el: DicomElement, charset: readonly string[] | undefined, le:
   }
   if (ASCII_MULTI.has(vr)) return { vr, Value: splitValues(trimAscii(v.toString('latin1'))) };
   if (vr === 'UR') return { vr, Value: [trimAscii(v.toString('latin1'))] };
-  if (TEXT_MULTI.has(vr)) return { vr, Value: splitValues(decodeText(v, charset, vr)) };
-  if (TEXT_SINGLE.has(vr)) return { vr, Value: [decodeText(v, charset, vr).replace(/[\s\0]+$/, '')] };
+  if (TEXT_MULTI.has(vr)) return { vr, Value: splitValues(decodeText(v, cs, vr)) };
+  if (TEXT_SINGLE.has(vr)) return { vr, Value: [decodeText(v, cs, vr).replace(/[\s\0]+$/, '')] };
   if (vr === 'IS' || vr === 'DS') {
     const Value = splitValues(trimAscii(v.toString('latin1'))).map((s) => {
       if (s === null) return null;
       // Decimal only (PS3.5 6.2): Number() would also take "0x10" or "Infinity".
-      const decimal = vr === 'IS' ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+      const decimal = vr === 'IS' ? INTEGER_STRING : DECIMAL_STRING;
       const n = decimal.test(s) ? Number(s) : NaN;
       if (!Number.isFinite(n) || (vr === 'IS' && !Number.isInteger(n))) {
         opts.warnings?.push(`invalid ${vr} value in ${tagToHex(el.tag)}`);
@@ -132,7 +146,7 @@ function attribute(el: DicomElement, charset: readonly string[] | undefined, le:
     }
     return { vr, Value };
   }
-  if (['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'SV', 'UV'].includes(vr)) return { vr, Value: numberValues(el, le) };
+  if (NUMBER_SIZE[vr] !== undefined) return { vr, Value: numberValues(el, le) };
   // A VR this model does not know: keep the bytes rather than guess.
   return { vr: 'UN', InlineBinary: v.toString('base64') };
 }
@@ -143,13 +157,21 @@ function attribute(el: DicomElement, charset: readonly string[] | undefined, le:
  */
 export function datasetToJson(ds: DicomDataset, opts: ToJsonOptions = {}, inheritedCharset?: readonly string[]): DicomJson {
   const charset = ds.specificCharacterSet() ?? inheritedCharset;
+  const cs = resolveSpecificCharacterSet(charset);
   const out: DicomJson = {};
-  const tags = [...ds.elements.keys()].sort((a, b) => a - b);
-  for (const tag of tags) {
+  // Elements are read in tag order; sorting is needed only for a dataset built otherwise.
+  let els = [...ds.elements.values()];
+  for (let i = 1; i < els.length; i++) {
+    if (els[i - 1]!.tag > els[i]!.tag) {
+      els = els.sort((x, y) => x.tag - y.tag);
+      break;
+    }
+  }
+  for (const el of els) {
+    const tag = el.tag;
     if ((tag & 0xffff) === 0 || tag >>> 16 === 0x0002) continue; // group lengths (retired) and meta
     if (opts.omit?.has(tag)) continue;
-    const el = ds.elements.get(tag)!;
-    const attr = attribute(el, charset, ds.littleEndian, opts);
+    const attr = attribute(el, charset, cs, ds.littleEndian, opts);
     if (attr) out[tagToHex(tag)] = attr;
   }
   if (charset && out[tagToHex(Tag.SpecificCharacterSet)]) {
