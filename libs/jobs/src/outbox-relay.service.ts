@@ -7,6 +7,13 @@ import { QueueService } from './queue.service.js';
 const BATCH = 500;
 const POLL_MS = 2000;
 const STALE_SECONDS = 600;
+/**
+ * How long a NOTIFY waits for the ones after it: at ingest rates every process is woken at each
+ * commit, and each pass is a claim statement and a BullMQ round trip. 100 ms makes that at most ten
+ * passes a second per process (at 20 ms it was nearly one per received object); uploads wait for
+ * ingest to be quiet far longer anyway (upload.service.ts).
+ */
+const GATHER_MS = 100;
 
 /**
  * Moves outbox rows to BullMQ. Woken by NOTIFY at each commit (low latency), and polling as a
@@ -42,7 +49,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       this.listener = undefined;
       if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 2000);
     });
-    // Commits come in bursts (one per received object): gather a few milliseconds of them per pass.
+    // Commits come in bursts (one per received object): gather GATHER_MS of them per pass.
     client.on('notification', () => this.kickSoon());
     await client.connect();
     await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
@@ -56,7 +63,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     this.soon = setTimeout(() => {
       this.soon = undefined;
       this.kick();
-    }, 20);
+    }, GATHER_MS);
   }
 
   /** Runs a relay pass now, or right after the current one. */
