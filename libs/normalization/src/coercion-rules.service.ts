@@ -148,9 +148,9 @@ export class CoercionRulesService implements OnModuleInit, OnModuleDestroy {
     return { aet, sourceKind, batch, defaultIssuer: aet ? this.config.coercion.sourceIssuers[aet] : undefined };
   }
 
-  /** Ingest coercion of one object's header (never throws for the object's sake). */
+  /** Ingest coercion of one object's header, changed in place (never throws for the object's sake). */
   coerceIngest(json: DicomJson, aet: string | undefined, sourceKind: string, batch?: string): CoercionResult {
-    const result = this.ingestSet.apply(json, this.ingestContext(aet, sourceKind, batch));
+    const result = this.ingestSet.apply(json, this.ingestContext(aet, sourceKind, batch), { inPlace: true });
     const warnings = [...result.warnings];
     reportInvalidValues(result.json, warnings);
     return { ...result, warnings };

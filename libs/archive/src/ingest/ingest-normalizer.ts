@@ -15,7 +15,10 @@ export interface IngestNormalization {
   readonly warnings: readonly string[];
 }
 
-/** Runs on every received object before its index record is built; must be quick and never throw for the object's sake. */
+/**
+ * Runs on every received object before its index record is built; must be quick and never throw for
+ * the object's sake. It may change `json` itself: ingest builds it for this call and keeps only the result.
+ */
 export type IngestNormalizer = (json: DicomJson, source: InstanceSource) => IngestNormalization | undefined;
 
 /**

@@ -125,6 +125,20 @@ describe('coercion actions', () => {
     expect(none.json).toBe(json);
     expect(none.changed).toEqual({});
   });
+
+  it('in place (ingest) changes the input itself, with the same result as a copy', () => {
+    const rule = compileRule({ id: 'p', version: 1 }, { name: 'p', phase: 'ingest', actions: [{ op: 'date', attribute: 'StudyDate' }, { op: 'remove', attribute: 'Modality' }] });
+    const set = new CoercionRuleSet([rule], 'ingest');
+    const ctx = { aet: 'CT1', sourceKind: 'dimse' };
+    const copied = set.apply(base(), ctx);
+    const json = base();
+    const inPlace = set.apply(json, ctx, { inPlace: true });
+    expect(inPlace.json).toBe(json);
+    expect(json['00080020']).toEqual({ vr: 'DA', Value: ['19930430'] });
+    expect(json['00080060']).toBeUndefined();
+    expect(JSON.stringify(inPlace)).toBe(JSON.stringify(copied));
+    expect(inPlace.received).toEqual({ '00080020': { vr: 'DA', Value: ['1993.04.30'] }, '00080060': { vr: 'CS', Value: ['CT'] } });
+  });
 });
 
 describe('coercion conditions', () => {

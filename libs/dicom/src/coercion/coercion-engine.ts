@@ -32,8 +32,13 @@ export class CoercionWork {
   touched = false;
   indexOnly = false;
 
-  constructor(readonly input: DicomJson) {
+  /** `inPlace`: the caller gives `input` up (it built it for this evaluation), so it is changed rather than copied. */
+  constructor(
+    readonly input: DicomJson,
+    inPlace = false,
+  ) {
     this.json = input;
+    this.copied = inPlace;
   }
 
   get(key: string): DicomJsonAttribute | undefined {
@@ -330,10 +335,12 @@ export class CoercionRuleSet {
   /**
    * Runs every rule whose conditions hold, in order (a rule sees what the ones before it did).
    * Never throws for the object's sake: what cannot be coerced is reported in `warnings`.
+   * `inPlace` changes `json` itself instead of a copy (ingest: a received header has a few hundred
+   * attributes, and its JSON is built for this call and used only through the result).
    */
-  apply(json: DicomJson, ctx: CoercionContext): CoercionResult {
+  apply(json: DicomJson, ctx: CoercionContext, options: { readonly inPlace?: boolean } = {}): CoercionResult {
     if (this.rules.length === 0) return { json, changed: {}, received: {}, overlay: {}, applied: [], warnings: [] };
-    const work = new CoercionWork(json);
+    const work = new CoercionWork(json, options.inPlace === true);
     const applied: CoercionRuleRef[] = [];
     for (const rule of this.rules) {
       if (!rule.matches(work, ctx)) continue;
