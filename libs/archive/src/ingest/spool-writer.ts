@@ -15,6 +15,13 @@ import {
   type TransferSyntax,
 } from '#vna/dicom';
 
+/**
+ * Received bytes are written in runs of at least this many: a DIMSE object arrives in PDUs of
+ * 64 KiB, and each write is a round through the thread pool (a measurable share of ingest CPU).
+ * Nothing is acknowledged before the last run is written and fsync'd.
+ */
+const WRITE_RUN_BYTES = 256 * 1024;
+
 /** A received object on disk: fsync'd, hashed, its header read. */
 export interface SpooledObject {
   readonly path: string;
@@ -91,6 +98,9 @@ export class SpoolWriter extends Writable {
   /** The Part 10 header still to be written before the first dataset byte. */
   private pendingHeader?: Buffer;
   private identity?: { sopClassUid: string; sopInstanceUid: string };
+  /** Received bytes not yet written: they go to the file in runs of WRITE_RUN_BYTES (and the rest at the end). */
+  private unwritten: Buffer[] = [];
+  private unwrittenBytes = 0;
   /** The chunk being written; a discard waits for it, so that no file is created after its removal. */
   private inflight?: Promise<void>;
 
@@ -153,7 +163,6 @@ export class SpoolWriter extends Writable {
   }
 
   private async acceptAll(chunks: Buffer[]): Promise<void> {
-    const out: Buffer[] = [];
     for (const chunk of chunks) {
       this.receivedBytes += chunk.length;
       if (this.failure) return;
@@ -161,9 +170,21 @@ export class SpoolWriter extends Writable {
         this.fail(new SpoolError('TOO_LARGE', `object exceeds the limit of ${this.options.maxBytes} bytes`));
         return;
       }
-      out.push(...this.accept(chunk));
+      for (const b of this.accept(chunk)) {
+        this.unwritten.push(b);
+        this.unwrittenBytes += b.length;
+      }
     }
-    if (out.length === 0) return;
+    // The first bytes create the file at once: a full disk or a file table shows with the first chunk.
+    if (this.unwrittenBytes >= WRITE_RUN_BYTES || (!this.file && this.unwrittenBytes > 0)) await this.flush();
+  }
+
+  /** Writes what was received and not yet written (the file is created with the first bytes). */
+  private async flush(): Promise<void> {
+    if (this.unwritten.length === 0) return;
+    const out = this.unwritten;
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
     if (!this.file) {
       await this.options.ensureDirectory(this.options.path);
       this.file = await open(this.options.path, 'wx', 0o640);
@@ -251,6 +272,10 @@ export class SpoolWriter extends Writable {
       if (!prefix) throw new SpoolError('NOT_DICOM', 'not a DICOM Part 10 object');
       throw new SpoolError('MALFORMED', 'the object has no dataset');
     }
+    // The last run; a discard meanwhile (the transfer cut off) waits for it like for any write.
+    const flushed = this.flush();
+    this.inflight = flushed.catch(() => undefined);
+    await flushed;
     if (!this.file) throw new SpoolError('MALFORMED', 'no data received');
     // The data and the directory entry are made durable together (both before the acknowledgement).
     const durable = Promise.all([this.file.sync(), this.options.fsyncDirectory(this.options.path)]);
@@ -334,6 +359,7 @@ export class SpoolWriter extends Writable {
 
   private async discard(): Promise<void> {
     await this.inflight;
+    this.unwritten = [];
     const file = this.file;
     this.file = undefined;
     await file?.close().catch(() => undefined);
