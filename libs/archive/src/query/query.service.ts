@@ -224,11 +224,17 @@ export class QueryService {
    * OtherPatientIDs (0010,1000): a patient known elsewhere under another id is found by it.
    */
   private patientId(column: string, value: string, p: SqlParams): string | undefined {
-    const own = matchText(column, value, p);
-    if (!own || /[*?\\]/.test(value)) return own;
+    if (/[*?\\]/.test(value)) return matchText(column, value, p);
+    const own = matchText(column.replace(/^p\./, 'o.'), value, p);
+    if (!own) return undefined;
     const item = p.add(JSON.stringify([{ [tagToHex(Tag.PatientID)]: { Value: [value] } }]));
     const retired = p.add(JSON.stringify([value]));
-    return `(${own} OR p.attributes -> '${tagToHex(Tag.OtherPatientIDsSequence)}' -> 'Value' @> ${item}::jsonb OR p.attributes -> '00101000' -> 'Value' @> ${retired}::jsonb)`;
+    // One semi-join over a union of three index scans: an OR of the three on the row itself needs a
+    // bitmap plan that PostgreSQL picks only once the table has statistics, and scans (reading every
+    // row's attributes) until then, e.g. right after a migration's bulk load.
+    return `p.id IN (SELECT o.id FROM patient o WHERE ${own}
+      UNION SELECT o.id FROM patient o WHERE o.attributes -> '${tagToHex(Tag.OtherPatientIDsSequence)}' -> 'Value' @> ${item}::jsonb
+      UNION SELECT o.id FROM patient o WHERE o.attributes -> '00101000' -> 'Value' @> ${retired}::jsonb)`;
   }
 
   /**
