@@ -87,6 +87,30 @@ export class RegistryRepository {
     for (const key of keys) await tx.query(`SELECT pg_advisory_xact_lock(7342, hashtext($1))`, [key]);
   }
 
+  /**
+   * `lockIdentities` and `findIdentifiers` in one statement. The statement's snapshot may predate
+   * the locks (taken while it runs), so its matches are as of then: callers check them against the
+   * records' versions once those are locked (every change of a record or its identifiers raises
+   * its version), and look again, now under the locks, for identifiers it did not find.
+   */
+  async lockAndFindIdentifiers(tx: SqlRunner, ids: readonly { patientId: string; issuer: string }[]): Promise<IdentifierMatch[]> {
+    if (ids.length === 0) return [];
+    const keys = [...new Set(ids.map(identityKey))].sort();
+    // `locked` drives a LEFT JOIN, so that its locks are taken even when nothing is found.
+    type Found = IdentifierRow & { patient_status: RegistryStatus; patient_version: number };
+    const rows: (Found | { registry_patient_fk: null })[] = await tx.query(
+      `WITH locked AS MATERIALIZED (SELECT count(pg_advisory_xact_lock(7342, hashtext(k))) AS locks FROM (SELECT k FROM unnest($3::text[]) k ORDER BY k) keys)
+       SELECT locked.locks, f.* FROM locked LEFT JOIN (
+         SELECT i.registry_patient_fk, i.patient_id, i.issuer, i.type_code, i.position, i.status, p.status AS patient_status, p.version AS patient_version
+           FROM registry_identifier i JOIN registry_patient p ON p.id = i.registry_patient_fk
+          WHERE (i.issuer, i.patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))) f ON true`,
+      [ids.map((i) => i.issuer), ids.map((i) => i.patientId), keys],
+    );
+    return rows
+      .filter((r): r is Found => r.registry_patient_fk !== null)
+      .map((r) => ({ identifier: identifierOf(r), patientFk: String(r.registry_patient_fk), patientStatus: r.patient_status, patientVersion: r.patient_version }));
+  }
+
   async findIdentifiers(tx: SqlRunner, ids: readonly { patientId: string; issuer: string }[]): Promise<IdentifierMatch[]> {
     if (ids.length === 0) return [];
     const rows: (IdentifierRow & { patient_status: RegistryStatus; patient_version: number })[] = await tx.query(

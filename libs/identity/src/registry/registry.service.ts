@@ -41,10 +41,13 @@ export class RegistryService {
   ) {}
 
   async createOrUpdate(tx: SqlRunner, command: PatientCommand, audit: ChangeAudit): Promise<RegistryOutcome> {
-    await this.registry.lockIdentities(tx, command.identifiers);
+    // The identities' locks and what the registry knows of them, in one statement: an identifier not
+    // found is looked for again under the locks (it may have been added while they were awaited).
+    const first = await this.registry.lockAndFindIdentifiers(tx, command.identifiers);
+    const allFound = command.identifiers.every((c) => first.some((m) => sameIdentity(m.identifier, c)));
+    const found = allFound ? first : await this.registry.findIdentifiers(tx, command.identifiers);
     // Lock the records found; none can change until this commits. One changed meanwhile (a merge or
     // identifier change under another of its identifiers: its version moved) is read again.
-    const found = await this.registry.findIdentifiers(tx, command.identifiers);
     const locked = await this.registry.lockStates(tx, found.map((m) => m.patientFk));
     const unchanged = found.every((m) => locked.get(m.patientFk)?.version === m.patientVersion);
     const matches = unchanged ? found : await this.registry.findIdentifiers(tx, command.identifiers);
