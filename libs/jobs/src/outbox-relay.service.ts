@@ -8,10 +8,11 @@ const BATCH = 500;
 const POLL_MS = 2000;
 const STALE_SECONDS = 600;
 /**
- * How long a NOTIFY waits for the ones after it: at ingest rates every process is woken at each
+ * The least time between NOTIFY-woken passes: at ingest rates every process is woken at each
  * commit, and each pass is a claim statement and a BullMQ round trip. 100 ms makes that at most ten
- * passes a second per process (at 20 ms it was nearly one per received object); uploads wait for
- * ingest to be quiet far longer anyway (upload.service.ts).
+ * passes a second per process (at 20 ms it was nearly one per received object). A NOTIFY after a
+ * quiet spell is relayed at once (a FHIR publication, an HL7 forward: latency users see); those in
+ * a burst wait for the next pass, gathered.
  */
 const GATHER_MS = 100;
 
@@ -57,13 +58,17 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   private soon?: NodeJS.Timeout;
+  /** When the last pass started (for GATHER_MS). */
+  private lastPassAt = 0;
 
   private kickSoon(): void {
     if (this.soon) return;
+    const wait = this.lastPassAt + GATHER_MS - Date.now();
+    if (wait <= 0) return this.kick();
     this.soon = setTimeout(() => {
       this.soon = undefined;
       this.kick();
-    }, GATHER_MS);
+    }, wait);
   }
 
   /** Runs a relay pass now, or right after the current one. */
@@ -74,6 +79,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       return;
     }
     this.running = true;
+    this.lastPassAt = Date.now();
     void this.pass().finally(() => {
       this.running = false;
       if (this.again) {
@@ -119,6 +125,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     await this.listener?.end().catch(() => undefined);
   }
 }
