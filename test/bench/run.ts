@@ -475,6 +475,7 @@ class Bench {
         this.warm(set.files);
         const fill = await storeDirectory(a.aet, a.dicomPort, set.dir, STORE_TIMEOUT_MS);
         const counts = await a.counts();
+        await a.analyze();
         if (fill.failures.length) this.note(`QIDO fill to ${total}: ${fill.failures.join(' | ')}`);
         if (counts.instances !== total) this.note(`QIDO fill: ${counts.instances} of ${total} studies indexed`);
         this.results.add('qido', `fill_to_${total}_inst_per_s`, set.files.length / fill.seconds, 'inst/s', `storescu, 1 association, ${set.files.length} one-instance studies`);
@@ -545,6 +546,7 @@ class Bench {
       const fill = await storeDirectory(b.aet, b.dicomPort, this.fhirIndex!.dir, STORE_TIMEOUT_MS);
       if (fill.failures.length) this.note(`FHIR index fill: ${fill.failures.join(' | ')}`);
       const total = (await b.counts()).instances;
+      await b.analyze();
       const reps = Math.max(20, this.o.reps * 10);
       const all: number[] = [];
       for (const [name, path] of [
