@@ -1,13 +1,13 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { Caller, type Principal, RequireRole } from '#vna/auth';
+import { PageDto } from '#vna/http';
 import type { AckCode } from './hl7-ack.js';
-import { HL7_LOG_MAX_LIMIT, Hl7MessageLogService } from './hl7-message-log.service.js';
+import { Hl7MessageLogService } from './hl7-message-log.service.js';
 import type { Hl7MessageDetail, Hl7MessageSummary } from './hl7-message.repository.js';
 
-export class Hl7MessageQueryDto {
+export class Hl7MessageQueryDto extends PageDto {
   @ApiPropertyOptional({ description: 'MSH-10 of the message' })
   @IsOptional()
   @IsString()
@@ -56,21 +56,6 @@ export class Hl7MessageQueryDto {
   @IsOptional()
   @IsISO8601()
   until?: string;
-
-  @ApiPropertyOptional({ default: 100, maximum: HL7_LOG_MAX_LIMIT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(HL7_LOG_MAX_LIMIT)
-  limit?: number;
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
 
 /** The HL7 message log: every message received over MLLP and the ACK it got. */

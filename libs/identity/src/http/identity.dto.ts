@@ -1,26 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-
-export const IDENTITY_MAX_LIMIT = 1000;
-
-/** limit/offset of every list. */
-export class PageDto {
-  @ApiPropertyOptional({ default: 100, maximum: IDENTITY_MAX_LIMIT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(IDENTITY_MAX_LIMIT)
-  limit?: number;
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-}
+import { IsIn, IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
+import { PageDto } from '#vna/http';
 
 /** A HIM decision: why (kept in the audit trail with who and when). */
 export class DecisionDto {
