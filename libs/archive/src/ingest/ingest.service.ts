@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
@@ -42,7 +42,7 @@ const FOREIGN_KEY_VIOLATION = '23503';
  * and the upload's outbox message in one transaction, then the caller acknowledges.
  */
 @Injectable()
-export class IngestService implements OnModuleInit {
+export class IngestService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Ingest');
   readonly spool: Spool;
   /** Series whose metadata job this process scheduled, by the time that job is due. */
@@ -63,6 +63,10 @@ export class IngestService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await this.spool.init();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.spool.close();
   }
 
   /** A writable for one object's bytes; pipe the object into it, then call `commit`. */

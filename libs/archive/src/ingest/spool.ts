@@ -55,6 +55,13 @@ export class Spool {
     await (await handle).sync();
   }
 
+  /** Closes the directory handles kept for fsync (at shutdown). */
+  async close(): Promise<void> {
+    const handles = [...this.dirHandles.values()];
+    this.dirHandles.clear();
+    await Promise.all(handles.map((h) => h.then((f) => f.close()).catch(() => undefined)));
+  }
+
   /** Makes a day's directory before its first file (writers open files with 'wx'). */
   private async ensureDirectory(path: string): Promise<void> {
     const dir = dirname(path);
