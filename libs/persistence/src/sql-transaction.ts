@@ -82,3 +82,14 @@ export function autocommit(db: DataSource): SqlRunner {
   const pool = (db.driver as unknown as { master: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> } }).master;
   return { query: async (text, params) => (await pool.query(text, params as unknown[])).rows as any[] };
 }
+
+/**
+ * Single statements on the pool (autocommit) as named prepared statements, without TypeORM's query
+ * runner: for the read paths that run the same few statements for every request (the FHIR API's
+ * searches), which PostgreSQL then parses once per connection and, once a generic plan is as good,
+ * no longer plans at every request.
+ */
+export function preparedAutocommit(db: DataSource): SqlRunner {
+  const pool = (): { query(query: PgQuery): Promise<{ rows: unknown[] }> } => (db.driver as unknown as { master: { query(query: PgQuery): Promise<{ rows: unknown[] }> } }).master;
+  return { query: async (text, params) => (await pool().query(prepared(text, params))).rows as any[] };
+}

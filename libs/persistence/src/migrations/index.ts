@@ -5,6 +5,7 @@ import { ReconciliationTasks1732400000200 } from './1732400000200-reconciliation
 import { PatientRegistry1732400000300 } from './1732400000300-patient-registry.js';
 import { Orders1732400000400 } from './1732400000400-orders.js';
 import { Fhir1732500000000 } from './1732500000000-fhir.js';
+import { StudyNewestFirst1732500000100 } from './1732500000100-study-newest-first.js';
 import { StorageLifecycle1732600000000 } from './1732600000000-storage-lifecycle.js';
 import { DeletionOfRejected1732600000100 } from './1732600000100-deletion-of-rejected.js';
 import { LegalHoldMirrored1732600000200 } from './1732600000200-legal-hold-mirrored.js';
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   PatientRegistry1732400000300,
   Orders1732400000400,
   Fhir1732500000000,
+  StudyNewestFirst1732500000100,
   StorageLifecycle1732600000000,
   DeletionOfRejected1732600000100,
   LegalHoldMirrored1732600000200,
