@@ -168,6 +168,15 @@ describe('FHIR R4 API', () => {
     expect(second.link!.find((l) => l.relation === 'next')).toBeUndefined();
     const seen = [...first.entry!, ...second.entry!].map((e) => e.resource!.id).sort();
     expect(seen).toEqual(sorted(s1, s2, s3));
+    // Newest first; the total on every page: the last one, an exactly full one, one past the end.
+    expect(first.entry!.map((e) => e.resource!.id)).toEqual([s2.studyUid, s1.studyUid]);
+    expect(second.total).toBe(3);
+    expect(((await get('ImagingStudy?_count=3')) as Bundle).total).toBe(3);
+    expect(((await get('ImagingStudy?_count=2&_offset=3')) as Bundle).total).toBe(3);
+    const past = (await get('ImagingStudy?_count=2&_offset=5')) as Bundle;
+    expect(past.total).toBe(3);
+    expect(past.entry ?? []).toHaveLength(0);
+    expect(((await get('ImagingStudy?modality=MR&_offset=1')) as Bundle).total).toBe(1);
     const included = (await get('ImagingStudy?_include=ImagingStudy:endpoint')) as Bundle;
     expect(included.entry!.filter((e) => e.search?.mode === 'include').map((e) => e.resource!.resourceType)).toEqual(['Endpoint']);
     expect(included.entry!.filter((e) => e.search?.mode === 'match')).toHaveLength(3);

@@ -147,9 +147,12 @@ export class FhirApiService {
             const value = p.add(t.code);
             const issuer = t.system === undefined ? undefined : p.add(systemIssuer(t.system, this.systems));
             // Any identifier of the patient, also one of a patient since merged into it (an old MRN still finds the studies).
-            return `((p.current_patient_id = ${value}${issuer ? ` AND p.current_issuer = ${issuer}` : ''})
-              OR EXISTS (SELECT 1 FROM registry_identifier ri1 JOIN registry_identifier ri2 ON ri2.registry_patient_fk IN (ri1.registry_patient_fk, registry_survivor(ri1.registry_patient_fk))
-                          WHERE ri1.patient_id = ${value}${issuer ? ` AND ri1.issuer = ${issuer}` : ''} AND ri2.patient_id = p.current_patient_id AND ri2.issuer = p.current_issuer))`;
+            // The few patient rows first (uncorrelated, by index), then their studies: not a test of every study's patient.
+            return `p.id IN (SELECT q.id FROM patient q WHERE q.current_patient_id = ${value}${issuer ? ` AND q.current_issuer = ${issuer}` : ''}
+              UNION SELECT q.id FROM registry_identifier ri1
+                      JOIN registry_identifier ri2 ON ri2.registry_patient_fk IN (ri1.registry_patient_fk, registry_survivor(ri1.registry_patient_fk))
+                      JOIN patient q ON q.current_patient_id = ri2.patient_id AND q.current_issuer = ri2.issuer
+                     WHERE ri1.patient_id = ${value}${issuer ? ` AND ri1.issuer = ${issuer}` : ''})`;
           }),
         );
       case 'started':

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SqlParams } from '#vna/archive';
+import { preparedAutocommit, type SqlRunner } from '#vna/persistence';
 
 export interface Page<T> {
   readonly total: number;
@@ -38,25 +39,38 @@ const PATIENTS_CTE = `fp AS (
 /** SQL of the archive's FHIR searches (the conditions come from the API service, already parsed). */
 @Injectable()
 export class FhirSearchRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  /**
+   * Prepared statements on the pool: a search's text depends only on which parameters it has (the
+   * values are parameters), so an EHR's few kinds of search are each parsed once per connection.
+   */
+  private readonly db: SqlRunner;
 
-  /** Study UIDs matching `where` (over `study s JOIN patient p`), newest first. */
-  async studies(where: readonly string[], p: SqlParams, count: number, offset: number): Promise<Page<string>> {
-    const rows: { study_uid: string; total: string }[] = await this.db.query(
-      `SELECT s.study_uid, count(*) OVER () AS total FROM study s JOIN patient p ON p.id = s.patient_fk
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY s.study_date DESC NULLS LAST, s.study_time DESC NULLS LAST, s.id DESC
-        LIMIT ${p.add(count)} OFFSET ${p.add(offset)}`,
-      p.values,
-    );
-    return { total: rows[0] ? Number(rows[0].total) : await this.countStudies(where, p), items: rows.map((r) => r.study_uid) };
+  constructor(@InjectDataSource() db: DataSource) {
+    this.db = preparedAutocommit(db);
   }
 
-  /** The total when the page is past the end (the window count has no row to ride on). */
-  private async countStudies(where: readonly string[], p: SqlParams): Promise<number> {
-    const values = p.values.slice(0, -2);
-    const [row] = (await this.db.query(`SELECT count(*) AS n FROM study s JOIN patient p ON p.id = s.patient_fk ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`, values)) as { n: string }[];
-    return Number(row?.n ?? 0);
+  /**
+   * Study UIDs matching `where` (over `study s JOIN patient p`), newest first, and their total, in
+   * one statement. One row more than the page is read: when it is not there the page is the last
+   * and the total follows from it, so the matches are counted (a second pass over them all) only
+   * when there are more than a page (the ORDER BY is index `study_newest_first`, so a page of a
+   * large result stops early instead of sorting every match).
+   */
+  async studies(where: readonly string[], p: SqlParams, count: number, offset: number): Promise<Page<string>> {
+    const from = `FROM study s JOIN patient p ON p.id = s.patient_fk ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    const n = p.add(count);
+    const o = p.add(offset);
+    const [row] = (await this.db.query(
+      `WITH page AS MATERIALIZED (SELECT ARRAY(SELECT s.study_uid ${from}
+                                   ORDER BY s.study_date DESC NULLS LAST, s.study_time DESC NULLS LAST, s.id DESC
+                                   LIMIT ${n}::int + 1 OFFSET ${o}) AS uids)
+       SELECT uids[1:${n}] AS uids,
+              CASE WHEN cardinality(uids) <= ${n} AND (cardinality(uids) > 0 OR ${o} = 0) THEN ${o} + cardinality(uids)
+                   ELSE (SELECT count(*) ${from}) END AS total
+         FROM page`,
+      p.values,
+    )) as { uids: string[]; total: string }[];
+    return { total: Number(row?.total ?? 0), items: row?.uids ?? [] };
   }
 
   /** Patients matching `where` (over the `fp` rows: fid, src, row_id, name, birth_date, sex). */

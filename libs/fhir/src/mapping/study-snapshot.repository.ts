@@ -1,14 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { SqlRunner } from '#vna/persistence';
+import { preparedAutocommit, type SqlRunner } from '#vna/persistence';
 import type { SeriesSnapshot, StudySnapshot } from './study-snapshot.js';
 
 type DicomJson = Record<string, { Value?: unknown[] } | undefined>;
 
 interface StudyRow {
   id: string;
-  study: Record<string, unknown> & { study_uid: string; overlay?: DicomJson; attributes?: DicomJson };
+  study_uid: string;
+  study_date: string | null;
+  study_time: string | null;
+  accession_number: string | null;
+  description: string | null;
+  referring_physician: string | null;
+  overlay: DicomJson | null;
+  /** The study's IssuerOfAccessionNumberSequence (0008,0051) only, not its whole header. */
+  accession_issuer_item: DicomJson[string] | null;
   patient_row: string;
   registry_id: string | null;
   patient_id: string;
@@ -24,21 +32,11 @@ interface StudyRow {
   code_scheme: string | null;
   code_meaning: string | null;
   procedure_description: string | null;
+  /** The study's visible instances in series and instance order: [series_uid, series_number, modality, description, body_part, performed_start_date, performed_start_time, sop_instance_uid, sop_class_uid, instance_number]. */
+  instances: InstanceTuple[];
 }
 
-interface InstanceRow {
-  study_fk: string;
-  series_uid: string;
-  series_number: number | null;
-  modality: string | null;
-  description: string | null;
-  body_part: string | null;
-  performed_start_date: string | null;
-  performed_start_time: string | null;
-  sop_instance_uid: string;
-  sop_class_uid: string;
-  instance_number: number | null;
-}
+type InstanceTuple = [string, number | null, string | null, string | null, string | null, string | null, string | null, string, string, number | null];
 
 /** The first value of a DICOM JSON attribute (a string, or a PN's alphabetic group). */
 function first(json: DicomJson | undefined, tag: string): string | undefined {
@@ -57,10 +55,9 @@ function accessionIssuer(json: DicomJson | undefined): string | null {
 }
 
 /** The overlay's value where corrections set one (the egress overlay's study-level values), else the row's. */
-function corrected(row: StudyRow['study'], tag: string, column: string): string | null {
-  const over = first(row.overlay, tag);
+function corrected(overlay: DicomJson | null, tag: string, v: string | null): string | null {
+  const over = first(overlay ?? undefined, tag);
   if (over !== undefined) return over || null;
-  const v = row[column];
   return typeof v === 'string' && v.trim() ? v : null;
 }
 
@@ -72,7 +69,12 @@ function corrected(row: StudyRow['study'], tag: string, column: string): string 
 export class StudySnapshotRepository {
   private iocm: { exists: boolean; checkedAt: number } = { exists: false, checkedAt: 0 };
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  /** Prepared statements on the pool: the API loads every search's page with the same statement. */
+  private readonly db: SqlRunner;
+
+  constructor(@InjectDataSource() db: DataSource) {
+    this.db = preparedAutocommit(db);
+  }
 
   /** Rejection notes are a later feature's table: used when the schema has it. */
   private async hasIocm(run: SqlRunner): Promise<boolean> {
@@ -82,15 +84,26 @@ export class StudySnapshotRepository {
     return this.iocm.exists;
   }
 
+  /**
+   * One statement: the study rows with their instances aggregated beside them (one round trip;
+   * the study's header is not read beyond (0008,0051), so its TOASTed JSON stays on disk).
+   */
   async load(studyUids: readonly string[], run: SqlRunner = this.db): Promise<Map<string, StudySnapshot>> {
     const out = new Map<string, StudySnapshot>();
     if (studyUids.length === 0) return out;
+    const notes = (await this.hasIocm(run)) ? `AND NOT EXISTS (SELECT 1 FROM iocm_rejection r WHERE r.note_sop_instance_uid = i.sop_instance_uid)` : '';
     const studies: StudyRow[] = await run.query(
-      `SELECT s.id, to_jsonb(s) - 'attributes' || jsonb_build_object('attributes', jsonb_strip_nulls(jsonb_build_object('00080051', s.attributes -> '00080051'))) AS study,
+      `SELECT s.id, s.study_uid, s.study_date, s.study_time, s.accession_number, s.description, s.referring_physician, s.overlay,
+              s.attributes -> '00080051' AS accession_issuer_item,
               p.id AS patient_row, ri.registry_patient_fk AS registry_id, p.current_patient_id AS patient_id, p.current_issuer AS issuer,
               p.name_alphabetic AS name, p.birth_date, p.sex,
               o.accession_number AS order_accession, o.accession_issuer AS order_accession_issuer, o.placer_order_number, o.placer_issuer,
-              rp.code_value, rp.code_scheme, rp.code_meaning, rp.description AS procedure_description
+              rp.code_value, rp.code_scheme, rp.code_meaning, rp.description AS procedure_description,
+              coalesce((SELECT json_agg(json_build_array(se.series_uid, se.series_number, se.modality, se.description, se.body_part, se.performed_start_date, se.performed_start_time,
+                                                         i.sop_instance_uid, i.sop_class_uid, i.instance_number)
+                                        ORDER BY se.series_number NULLS LAST, se.id, i.instance_number NULLS LAST, i.id)
+                          FROM series se JOIN instance i ON i.series_fk = se.id AND i.is_current ${notes}
+                         WHERE se.study_fk = s.id), '[]') AS instances
          FROM study s
          JOIN patient p ON p.id = s.patient_fk
          LEFT JOIN registry_identifier ri ON ri.issuer = p.current_issuer AND ri.patient_id = p.current_patient_id
@@ -100,47 +113,26 @@ export class StudySnapshotRepository {
         WHERE s.study_uid = ANY($1::text[])`,
       [studyUids],
     );
-    if (studies.length === 0) return out;
-    const notes = (await this.hasIocm(run)) ? `AND NOT EXISTS (SELECT 1 FROM iocm_rejection r WHERE r.note_sop_instance_uid = i.sop_instance_uid)` : '';
-    const instances: InstanceRow[] = await run.query(
-      `SELECT se.study_fk, se.series_uid, se.series_number, se.modality, se.description, se.body_part, se.performed_start_date, se.performed_start_time,
-              i.sop_instance_uid, i.sop_class_uid, i.instance_number
-         FROM series se JOIN instance i ON i.series_fk = se.id AND i.is_current ${notes}
-        WHERE se.study_fk = ANY($1::bigint[])
-        ORDER BY se.study_fk, se.series_number NULLS LAST, se.id, i.instance_number NULLS LAST, i.id`,
-      [studies.map((s) => s.id)],
-    );
-    const seriesByStudy = new Map<string, Map<string, SeriesSnapshot & { instances: SeriesSnapshot['instances'][number][] }>>();
-    for (const r of instances) {
-      const key = String(r.study_fk);
-      const bySeries = seriesByStudy.get(key) ?? new Map();
-      seriesByStudy.set(key, bySeries);
-      let series = bySeries.get(r.series_uid);
-      if (!series) {
-        series = {
-          seriesUid: r.series_uid,
-          number: r.series_number,
-          modality: r.modality,
-          description: r.description,
-          bodyPart: r.body_part,
-          startDate: r.performed_start_date,
-          startTime: r.performed_start_time,
-          instances: [],
-        };
-        bySeries.set(r.series_uid, series);
-      }
-      series.instances.push({ sopInstanceUid: r.sop_instance_uid, sopClassUid: r.sop_class_uid, number: r.instance_number });
-    }
     for (const s of studies) {
-      const row = s.study;
-      out.set(row.study_uid, {
-        studyUid: row.study_uid,
-        studyDate: corrected(row, '00080020', 'study_date'),
-        studyTime: corrected(row, '00080030', 'study_time'),
-        accessionNumber: corrected(row, '00080050', 'accession_number'),
-        accessionIssuer: accessionIssuer(row.overlay?.['00080051'] ? row.overlay : row.attributes) ?? (s.order_accession_issuer || null),
-        description: corrected(row, '00081030', 'description'),
-        referringPhysician: corrected(row, '00080090', 'referring_physician'),
+      const bySeries = new Map<string, SeriesSnapshot & { instances: SeriesSnapshot['instances'][number][] }>();
+      for (const [seriesUid, number, modality, description, bodyPart, startDate, startTime, sopInstanceUid, sopClassUid, instanceNumber] of s.instances) {
+        let series = bySeries.get(seriesUid);
+        if (!series) {
+          series = { seriesUid, number, modality, description, bodyPart, startDate, startTime, instances: [] };
+          bySeries.set(seriesUid, series);
+        }
+        series.instances.push({ sopInstanceUid, sopClassUid, number: instanceNumber });
+      }
+      const overlay = s.overlay;
+      const studyIssuer: DicomJson | undefined = s.accession_issuer_item ? { '00080051': s.accession_issuer_item } : undefined;
+      out.set(s.study_uid, {
+        studyUid: s.study_uid,
+        studyDate: corrected(overlay, '00080020', s.study_date),
+        studyTime: corrected(overlay, '00080030', s.study_time),
+        accessionNumber: corrected(overlay, '00080050', s.accession_number),
+        accessionIssuer: accessionIssuer(overlay?.['00080051'] ? overlay : studyIssuer) ?? (s.order_accession_issuer || null),
+        description: corrected(overlay, '00081030', s.description),
+        referringPhysician: corrected(overlay, '00080090', s.referring_physician),
         patient: { rowId: String(s.patient_row), registryId: s.registry_id === null ? null : String(s.registry_id), patientId: s.patient_id, issuer: s.issuer, name: s.name, birthDate: s.birth_date, sex: s.sex },
         order:
           s.order_accession === null
@@ -153,7 +145,7 @@ export class StudySnapshotRepository {
                 procedureCode: s.code_value ? { code: s.code_value, scheme: s.code_scheme ?? '', meaning: s.code_meaning ?? '' } : null,
                 procedureDescription: s.procedure_description ?? '',
               },
-        series: [...(seriesByStudy.get(String(s.id))?.values() ?? [])],
+        series: [...bySeries.values()],
       });
     }
     return out;
