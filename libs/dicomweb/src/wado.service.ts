@@ -14,7 +14,7 @@ import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { lookupTransferSyntax, parseTagHex, TS } from '#vna/dicom';
 import { dicomwebBase } from './dicomweb-base.js';
 import { DicomwebError } from './dicomweb.errors.js';
-import { type MediaRange, parseAccept, writeMultipart } from './multipart/index.js';
+import { type MediaRange, parseAccept, readAhead, writeMultipart } from './multipart/index.js';
 
 /** Media types of compressed frames (PS3.18 Table 8.7.3-2), by transfer syntax. */
 /** Objects of a multipart retrieve opened ahead of the one being sent. */
@@ -75,30 +75,14 @@ export class WadoService {
     const first = await this.retrieve.open(instances[0]!, 'dicomweb');
     const retrieve = this.retrieve;
     async function* parts() {
-      // The next objects are opened while one is sent: from the blob store each open is a request
-      // whose latency would otherwise pass between every two parts of a study.
-      const opening: Promise<Readable>[] = [Promise.resolve(first)];
-      let next = 1;
-      try {
-        for (let i = 0; i < instances.length; i++) {
-          while (next < instances.length && opening.length < READ_AHEAD) {
-            const opened = retrieve.open(instances[next++]!, 'dicomweb');
-            opened.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
-            opening.push(opened);
-          }
-          const instance = instances[i]!;
-          const body = await opening.shift()!;
-          yield {
-            headers: {
-              'Content-Type': `application/dicom; transfer-syntax=${instance.transferSyntaxUid}`,
-              'Content-Location': `${base}/studies/${instance.studyUid}/series/${instance.seriesUid}/instances/${instance.sopInstanceUid}`,
-            },
-            body,
-          };
-        }
-      } finally {
-        // Ended early (the client went away, an object failed): what was opened ahead is closed.
-        for (const opened of opening) void opened.then((stream) => stream.destroy(), () => undefined);
+      for await (const { item: instance, body } of readAhead(instances, (i) => retrieve.open(i, 'dicomweb'), READ_AHEAD, first)) {
+        yield {
+          headers: {
+            'Content-Type': `application/dicom; transfer-syntax=${instance.transferSyntaxUid}`,
+            'Content-Location': `${base}/studies/${instance.studyUid}/series/${instance.seriesUid}/instances/${instance.sopInstanceUid}`,
+          },
+          body,
+        };
       }
     }
     const writer = writeMultipart(parts());

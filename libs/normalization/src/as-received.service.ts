@@ -4,8 +4,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { type RetrieveScope, RetrieveService } from '#vna/archive';
-import { writeMultipart } from '#vna/dicomweb';
+import { readAhead, writeMultipart } from '#vna/dicomweb';
 import { NormalizationError } from './normalization.errors.js';
+
+/** Objects opened ahead of the one being sent (as WADO-RS does). */
+const READ_AHEAD = 4;
 
 /**
  * Retrieve "as received" (HIM and forensic use): the stored bytes exactly as the archive received
@@ -32,12 +35,8 @@ export class AsReceivedService {
     );
     const retrieve = this.retrieve;
     async function* parts() {
-      for (let i = 0; i < instances.length; i++) {
-        const instance = instances[i]!;
-        yield {
-          headers: { 'Content-Type': `application/dicom; transfer-syntax=${instance.transferSyntaxUid}` },
-          body: i === 0 ? first : await retrieve.openAsReceived(instance),
-        };
+      for await (const { item: instance, body } of readAhead(instances, (i) => retrieve.openAsReceived(i), READ_AHEAD, first)) {
+        yield { headers: { 'Content-Type': `application/dicom; transfer-syntax=${instance.transferSyntaxUid}` }, body };
       }
     }
     const writer = writeMultipart(parts());

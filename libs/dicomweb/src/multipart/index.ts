@@ -12,3 +12,4 @@ export { DEFAULT_MAX_HEADER_BYTES, parseMultipart } from './multipart-related.pa
 export type { MultipartParseOptions, MultipartPart } from './multipart-related.parser.js';
 export { writeMultipart } from './multipart-related.writer.js';
 export type { MultipartWriter, MultipartWriterPart } from './multipart-related.writer.js';
+export { readAhead } from './read-ahead.js';
