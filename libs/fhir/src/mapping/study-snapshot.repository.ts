@@ -67,21 +67,11 @@ function corrected(overlay: DicomJson | null, tag: string, v: string | null): st
  */
 @Injectable()
 export class StudySnapshotRepository {
-  private iocm: { exists: boolean; checkedAt: number } = { exists: false, checkedAt: 0 };
-
   /** Prepared statements on the pool: the API loads every search's page with the same statement. */
   private readonly db: SqlRunner;
 
   constructor(@InjectDataSource() db: DataSource) {
     this.db = preparedAutocommit(db);
-  }
-
-  /** Rejection notes are a later feature's table: used when the schema has it. */
-  private async hasIocm(run: SqlRunner): Promise<boolean> {
-    if (this.iocm.exists || Date.now() - this.iocm.checkedAt < 60_000) return this.iocm.exists;
-    const [row] = (await run.query(`SELECT to_regclass('iocm_rejection') IS NOT NULL AS exists`)) as { exists: boolean }[];
-    this.iocm = { exists: !!row?.exists, checkedAt: Date.now() };
-    return this.iocm.exists;
   }
 
   /**
@@ -91,7 +81,6 @@ export class StudySnapshotRepository {
   async load(studyUids: readonly string[], run: SqlRunner = this.db): Promise<Map<string, StudySnapshot>> {
     const out = new Map<string, StudySnapshot>();
     if (studyUids.length === 0) return out;
-    const notes = (await this.hasIocm(run)) ? `AND NOT EXISTS (SELECT 1 FROM iocm_rejection r WHERE r.note_sop_instance_uid = i.sop_instance_uid)` : '';
     const studies: StudyRow[] = await run.query(
       `SELECT s.id, s.study_uid, s.study_date, s.study_time, s.accession_number, s.description, s.referring_physician, s.overlay,
               s.attributes -> '00080051' AS accession_issuer_item,
@@ -102,7 +91,9 @@ export class StudySnapshotRepository {
               coalesce((SELECT json_agg(json_build_array(se.series_uid, se.series_number, se.modality, se.description, se.body_part, se.performed_start_date, se.performed_start_time,
                                                          i.sop_instance_uid, i.sop_class_uid, i.instance_number)
                                         ORDER BY se.series_number NULLS LAST, se.id, i.instance_number NULLS LAST, i.id)
-                          FROM series se JOIN instance i ON i.series_fk = se.id AND i.is_current ${notes}
+                          FROM series se JOIN instance i ON i.series_fk = se.id AND i.is_current
+                               -- IOCM rejection notes stay retrievable, but are not part of the study an EHR sees
+                               AND NOT EXISTS (SELECT 1 FROM iocm_rejection r WHERE r.note_sop_instance_uid = i.sop_instance_uid)
                          WHERE se.study_fk = s.id), '[]') AS instances
          FROM study s
          JOIN patient p ON p.id = s.patient_fk

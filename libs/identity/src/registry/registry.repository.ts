@@ -66,6 +66,17 @@ function versionParams(state: RegistryPatientState, change: string, audit: Chang
   return [state.version, change, JSON.stringify(state), audit.actor, audit.hl7MessageId ?? null, audit.mergeId ?? null, audit.reason ?? null];
 }
 
+/** The registry's identifiers among ($1 issuers, $2 patient ids), with their records' status and version. */
+const FIND_IDENTIFIERS = `SELECT i.registry_patient_fk, i.patient_id, i.issuer, i.type_code, i.position, i.status, p.status AS patient_status, p.version AS patient_version
+    FROM registry_identifier i JOIN registry_patient p ON p.id = i.registry_patient_fk
+   WHERE (i.issuer, i.patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
+
+type MatchRow = IdentifierRow & { patient_status: RegistryStatus; patient_version: number };
+
+function matchOf(r: MatchRow): IdentifierMatch {
+  return { identifier: identifierOf(r), patientFk: String(r.registry_patient_fk), patientStatus: r.patient_status, patientVersion: r.patient_version };
+}
+
 /** Longest merge chain followed; a longer one means a cycle, which the writes never make. */
 export const MAX_CHAIN = 64;
 
@@ -97,29 +108,18 @@ export class RegistryRepository {
     if (ids.length === 0) return [];
     const keys = [...new Set(ids.map(identityKey))].sort();
     // `locked` drives a LEFT JOIN, so that its locks are taken even when nothing is found.
-    type Found = IdentifierRow & { patient_status: RegistryStatus; patient_version: number };
-    const rows: (Found | { registry_patient_fk: null })[] = await tx.query(
+    const rows: (MatchRow | { registry_patient_fk: null })[] = await tx.query(
       `WITH locked AS MATERIALIZED (SELECT count(pg_advisory_xact_lock(7342, hashtext(k))) AS locks FROM (SELECT k FROM unnest($3::text[]) k ORDER BY k) keys)
-       SELECT locked.locks, f.* FROM locked LEFT JOIN (
-         SELECT i.registry_patient_fk, i.patient_id, i.issuer, i.type_code, i.position, i.status, p.status AS patient_status, p.version AS patient_version
-           FROM registry_identifier i JOIN registry_patient p ON p.id = i.registry_patient_fk
-          WHERE (i.issuer, i.patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))) f ON true`,
+       SELECT locked.locks, f.* FROM locked LEFT JOIN (${FIND_IDENTIFIERS}) f ON true`,
       [ids.map((i) => i.issuer), ids.map((i) => i.patientId), keys],
     );
-    return rows
-      .filter((r): r is Found => r.registry_patient_fk !== null)
-      .map((r) => ({ identifier: identifierOf(r), patientFk: String(r.registry_patient_fk), patientStatus: r.patient_status, patientVersion: r.patient_version }));
+    return rows.filter((r): r is MatchRow => r.registry_patient_fk !== null).map(matchOf);
   }
 
   async findIdentifiers(tx: SqlRunner, ids: readonly { patientId: string; issuer: string }[]): Promise<IdentifierMatch[]> {
     if (ids.length === 0) return [];
-    const rows: (IdentifierRow & { patient_status: RegistryStatus; patient_version: number })[] = await tx.query(
-      `SELECT i.registry_patient_fk, i.patient_id, i.issuer, i.type_code, i.position, i.status, p.status AS patient_status, p.version AS patient_version
-         FROM registry_identifier i JOIN registry_patient p ON p.id = i.registry_patient_fk
-        WHERE (i.issuer, i.patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [ids.map((i) => i.issuer), ids.map((i) => i.patientId)],
-    );
-    return rows.map((r) => ({ identifier: identifierOf(r), patientFk: String(r.registry_patient_fk), patientStatus: r.patient_status, patientVersion: r.patient_version }));
+    const rows: MatchRow[] = await tx.query(FIND_IDENTIFIERS, [ids.map((i) => i.issuer), ids.map((i) => i.patientId)]);
+    return rows.map(matchOf);
   }
 
   /**
