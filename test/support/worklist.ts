@@ -28,6 +28,8 @@ export interface OrderSpec {
   readonly start?: string;
   /** OBR-4 as CE text. */
   readonly procedureCode?: string;
+  /** OBR-15 (specimen source) as SPS text: the body site is component 4 ('^^^CHEST&Chest&L'); empty when not given. */
+  readonly specimenSource?: string;
   /** PV1-8 as XCN text. */
   readonly referring?: string;
   /** MSH-18 ('' for ASCII). */
@@ -71,6 +73,7 @@ export function ormO01(s: OrderSpec): string {
       2: placer,
       3: filler,
       4: s.procedureCode ?? 'CTCHEST^CT chest without contrast^L',
+      15: s.specimenSource ?? '',
       18: s.accession,
       19: s.procedureId ?? '',
       20: s.stepId ?? '',
@@ -93,7 +96,7 @@ export function omiO23(s: OrderSpec): string {
     pv1(s),
     seg('ORC', { 1: s.control ?? 'NW', 2: placer, 3: filler, 5: s.orderStatus ?? 'SC', 12: '1002^Requester^Rita' }),
     seg('TQ1', { 1: '1', 7: s.start ?? '20241120090000', 9: 'S' }),
-    seg('OBR', { 1: '1', 2: placer, 3: filler, 4: s.procedureCode ?? 'MRBRAIN^MR brain^L' }),
+    seg('OBR', { 1: '1', 2: placer, 3: filler, 4: s.procedureCode ?? 'MRBRAIN^MR brain^L', 15: s.specimenSource ?? '' }),
     seg('IPC', {
       1: `${s.accession}^RIS`,
       2: s.procedureId ?? '',

@@ -65,6 +65,7 @@ describe('parseOrderMessage: ORM^O01 (IHE RAD-4, HL7 2.3.1 layout)', () => {
         description: 'CT chest without contrast',
         priority: '',
         reason: '',
+        bodyPart: '',
         steps: [
           expect.objectContaining({
             stepId: 'SPS-1',
@@ -84,8 +85,20 @@ describe('parseOrderMessage: ORM^O01 (IHE RAD-4, HL7 2.3.1 layout)', () => {
     const sample = readFileSync(join(process.cwd(), 'integration-specs/hl7/samples/orm-o01-new-order.hl7'));
     const [order] = parseOrderMessage(message(sample), strict).orders;
     expect(order).toMatchObject({ control: 'NW', accessionNumber: 'ACC-0001' });
-    expect(order!.procedures[0]).toMatchObject({ requestedProcedureId: 'RP-0001', studyUid: '1.2.826.0.1.3680043.10.1434.700.1' });
+    expect(order!.procedures[0]).toMatchObject({ requestedProcedureId: 'RP-0001', studyUid: '1.2.826.0.1.3680043.10.1434.700.1', bodyPart: 'CHEST' });
     expect(order!.procedures[0]!.steps[0]).toMatchObject({ stepId: 'SPS-0001', modality: 'CT', startDate: '20241120', startTime: '090000' });
+  });
+
+  it('reads the body part from OBR-15.4 (body site: its identifier, else its text), trimmed and upper-cased; none when absent', () => {
+    const bodyPart = (specimenSource: string): string => parseOrderMessage(orm({ specimenSource }), generate).orders[0]!.procedures[0]!.bodyPart;
+    expect(bodyPart('^^^CHEST&Chest&L')).toBe('CHEST');
+    expect(bodyPart('^^^ knee &Knee')).toBe('KNEE');
+    expect(bodyPart('^^^&Lspine&L')).toBe('LSPINE');
+    // Components 1-3 (specimen source, additives, collection method) and 5 (site modifier) are not the body site.
+    expect(bodyPart('BLD&Blood^^^^LEFT')).toBe('');
+    expect(bodyPart('')).toBe('');
+    // Upper case and trim only: spaces stay (DICOM terms have none; the sender's term is kept as sent).
+    expect(bodyPart('^^^&left knee')).toBe('LEFT KNEE');
   });
 
   it('defaults the requested procedure and step ids to the accession number, and pads a start time to HHMMSS', () => {
@@ -174,7 +187,7 @@ describe('parseOrderMessage: OMI^O23 (IHE RAD-4, HL7 2.5.1)', () => {
     const [order] = parsed.orders;
     expect(order).toMatchObject({ control: 'NW', accessionNumber: 'ACC-9', accessionIssuer: 'RIS' });
     const procedure = order!.procedures[0]!;
-    expect(procedure).toMatchObject({ requestedProcedureId: 'RP-9', studyUid: '1.2.3.9', priority: 'STAT', description: 'MR brain', code: { value: 'MRBRAIN', scheme: 'L', meaning: 'MR brain' } });
+    expect(procedure).toMatchObject({ requestedProcedureId: 'RP-9', studyUid: '1.2.3.9', priority: 'STAT', description: 'MR brain', code: { value: 'MRBRAIN', scheme: 'L', meaning: 'MR brain' }, bodyPart: '' });
     expect(procedure.steps).toEqual([
       {
         stepId: 'SPS-9',
@@ -190,6 +203,11 @@ describe('parseOrderMessage: OMI^O23 (IHE RAD-4, HL7 2.5.1)', () => {
         performingPhysician: '',
       },
     ]);
+  });
+
+  it('reads the body part from OBR-15.4 of the OBR the IPCs belong to', () => {
+    const parsed = parseOrderMessage(message(omiO23({ controlId: 'C', accession: 'ACC-8', studyUid: '1.2.3.8', specimenSource: '^^^HEAD&Head&L' })), strict);
+    expect(parsed.orders[0]!.procedures[0]!.bodyPart).toBe('HEAD');
   });
 
   it('one IPC per step: two IPCs of one accession and procedure are one order with two steps', () => {

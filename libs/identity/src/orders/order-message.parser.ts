@@ -172,6 +172,15 @@ function priority(group: OrcGroup, obr: Located): string {
 }
 
 /**
+ * The body part of the requested procedure: the body site of OBR-15 (Specimen Source: SPS in 2.5.1,
+ * CM in 2.3.1; component 4 is the body site, a CWE/CE: its identifier, else its text), trimmed and
+ * upper-cased as DICOM's Body Part Examined terms are (CHEST, HEAD, KNEE); '' when not given.
+ */
+function bodyPart(obr: Hl7Segment): string {
+  return (obr.get(15, 4, 1).trim() || obr.get(15, 4, 2).trim()).toUpperCase();
+}
+
+/**
  * The steps one OBR (with its IPCs, or its 2.3.1 fields and ZDS) schedules.
  *
  * OMI^O23 (IHE RAD-4, HL7 2.5.1): one step per IPC. ORM^O01 (IHE RAD-4, HL7 2.3.1): one step per
@@ -188,7 +197,7 @@ function stepsOf(group: OrcGroup, g: ObrGroup): StepRecord[] {
   const obrProtocol = codedValue(obr, 4, 0, true);
   const reason = obr.get(31, 2).trim() || obr.get(31, 1).trim();
   const performing = ndlToPn(obr, 34);
-  const common = { code: procedureCode, description, priority: priority(group, g.obr), reason };
+  const common = { code: procedureCode, description, priority: priority(group, g.obr), reason, bodyPart: bodyPart(obr) };
   const ipcStart = { startDate: when.date, startTime: when.time };
   if (g.ipcs.length > 0) {
     return g.ipcs.map((ipc): StepRecord => {

@@ -81,6 +81,12 @@ export interface RequestedProcedureData {
   readonly description: string;
   readonly priority: string;
   readonly reason: string;
+  /**
+   * The body part examined (OBR-15.4, the body site of the specimen source), trimmed and upper-cased
+   * like DICOM's Body Part Examined (0018,0015) terms (CHEST, HEAD, KNEE); '' when not given.
+   * Prefetch of priors matches it (VNA_LIFECYCLE_PREFETCH_MATCH body-part).
+   */
+  readonly bodyPart: string;
   readonly steps: readonly ScheduledStepData[];
 }
 

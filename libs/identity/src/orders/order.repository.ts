@@ -230,11 +230,11 @@ export class OrderRepository {
     return rows[0] ? String(rows[0].order_fk) : undefined;
   }
 
-  /** Inserts or updates a requested procedure; `studyUid` '' keeps the stored one. */
+  /** Inserts or updates a requested procedure; `studyUid` '' keeps the stored one, as do an empty description, priority, reason or body part. */
   async upsertProcedure(tx: SqlRunner, orderId: string, p: Omit<RequestedProcedureData, 'steps'>, studyUid: string): Promise<ProcedureRow> {
     const rows: { id: string; study_uid: string }[] = await tx.query(
-      `INSERT INTO requested_procedure AS rp (order_fk, requested_procedure_id, study_uid, code_value, code_scheme, code_meaning, description, priority, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO requested_procedure AS rp (order_fk, requested_procedure_id, study_uid, code_value, code_scheme, code_meaning, description, priority, reason, body_part)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (order_fk, requested_procedure_id) DO UPDATE SET
          study_uid = COALESCE(NULLIF(EXCLUDED.study_uid, ''), rp.study_uid),
          code_value = CASE WHEN EXCLUDED.code_value <> '' OR EXCLUDED.code_meaning <> '' THEN EXCLUDED.code_value ELSE rp.code_value END,
@@ -242,9 +242,10 @@ export class OrderRepository {
          code_meaning = CASE WHEN EXCLUDED.code_value <> '' OR EXCLUDED.code_meaning <> '' THEN EXCLUDED.code_meaning ELSE rp.code_meaning END,
          description = COALESCE(NULLIF(EXCLUDED.description, ''), rp.description),
          priority = COALESCE(NULLIF(EXCLUDED.priority, ''), rp.priority),
-         reason = COALESCE(NULLIF(EXCLUDED.reason, ''), rp.reason)
+         reason = COALESCE(NULLIF(EXCLUDED.reason, ''), rp.reason),
+         body_part = COALESCE(NULLIF(EXCLUDED.body_part, ''), rp.body_part)
        RETURNING id, study_uid`,
-      [orderId, p.requestedProcedureId, studyUid, p.code?.value ?? '', p.code?.scheme ?? '', p.code?.meaning ?? '', p.description, p.priority, p.reason],
+      [orderId, p.requestedProcedureId, studyUid, p.code?.value ?? '', p.code?.scheme ?? '', p.code?.meaning ?? '', p.description, p.priority, p.reason, p.bodyPart],
     );
     return { id: String(rows[0]!.id), requestedProcedureId: p.requestedProcedureId, studyUid: rows[0]!.study_uid, code: p.code, description: p.description };
   }

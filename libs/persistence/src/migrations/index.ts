@@ -15,6 +15,7 @@ import { IngestWarnings1732700000100 } from './1732700000100-ingest-warnings.js'
 import { DicomNodeCharset1732700000200 } from './1732700000200-dicom-node-charset.js';
 import { OtherPatientIdsRetired1732700000300 } from './1732700000300-other-patient-ids-retired.js';
 import { CorrectionsIocm1732800000000 } from './1732800000000-corrections-iocm.js';
+import { OrderBodyPart1732900000000 } from './1732900000000-order-body-part.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   DicomNodeCharset1732700000200,
   OtherPatientIdsRetired1732700000300,
   CorrectionsIocm1732800000000,
+  OrderBodyPart1732900000000,
 ];
