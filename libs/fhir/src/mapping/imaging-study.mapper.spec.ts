@@ -12,7 +12,7 @@ const study = (over: Partial<StudySnapshot> = {}): StudySnapshot => ({
   description: 'CT CHEST',
   referringPhysician: 'House^Gregory^^Dr',
   patient: { rowId: '7', registryId: null, patientId: 'P1', issuer: 'HOSP', name: 'Doe^Jane', birthDate: '19700101', sex: 'F' },
-  order: { accessionNumber: 'ACC-1', accessionIssuer: '', placerOrderNumber: 'PL-1', placerIssuer: '', procedureCode: { code: '24627-2', scheme: 'LN', meaning: 'CT Chest' }, procedureDescription: '' },
+  order: { id: '5', accessionNumber: 'ACC-1', accessionIssuer: '', placerOrderNumber: 'PL-1', placerIssuer: '', procedureCode: { code: '24627-2', scheme: 'LN', meaning: 'CT Chest' }, procedureDescription: '' },
   series: [
     { seriesUid: '1.2.3.1', number: 1, modality: 'CT', description: 'AX', bodyPart: 'CHEST', startDate: '20241115', startTime: null, instances: [{ sopInstanceUid: '1.2.3.1.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', number: 1 }] },
     { seriesUid: '1.2.3.2', number: null, modality: null, description: null, bodyPart: 'ELBOW', startDate: null, startTime: null, instances: [{ sopInstanceUid: '1.2.3.2.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.7', number: null }] },

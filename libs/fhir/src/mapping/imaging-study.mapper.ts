@@ -6,7 +6,7 @@ import type { OrderSnapshot, StudySnapshot } from './study-snapshot.js';
 export const DICOM_DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 /** Study identifier system (FHIR R4 ImagingStudy 11.5.5.1: the Study Instance UID as `urn:oid:`). */
 export const DICOM_UID_SYSTEM = 'urn:dicom:uid';
-const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+export const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 const SNOMED = 'http://snomed.info/sct';
 
 /** The identifier an ImagingStudy is found by: urn:dicom:uid | urn:oid:<StudyInstanceUID>. */
@@ -70,7 +70,8 @@ function schemeSystem(scheme: string): string | undefined {
   }
 }
 
-function procedureCode(order: OrderSnapshot | null): CodeableConcept[] | undefined {
+/** An order's procedure (code and/or description) as a CodeableConcept list; undefined when unknown. */
+export function procedureCode(order: Pick<OrderSnapshot, 'procedureCode' | 'procedureDescription'> | null): CodeableConcept[] | undefined {
   if (!order?.procedureCode?.code && !order?.procedureDescription) return undefined;
   const c = order.procedureCode;
   const coding: Coding[] = c?.code ? [{ ...(schemeSystem(c.scheme) ? { system: schemeSystem(c.scheme) } : {}), code: c.code, ...(c.meaning ? { display: c.meaning } : {}) }] : [];

@@ -24,6 +24,7 @@ interface StudyRow {
   name: string;
   birth_date: string | null;
   sex: string | null;
+  order_id: string | null;
   order_accession: string | null;
   order_accession_issuer: string | null;
   placer_order_number: string | null;
@@ -86,7 +87,7 @@ export class StudySnapshotRepository {
               s.attributes -> '00080051' AS accession_issuer_item,
               p.id AS patient_row, ri.registry_patient_fk AS registry_id, p.current_patient_id AS patient_id, p.current_issuer AS issuer,
               p.name_alphabetic AS name, p.birth_date, p.sex,
-              o.accession_number AS order_accession, o.accession_issuer AS order_accession_issuer, o.placer_order_number, o.placer_issuer,
+              o.id AS order_id, o.accession_number AS order_accession, o.accession_issuer AS order_accession_issuer, o.placer_order_number, o.placer_issuer,
               rp.code_value, rp.code_scheme, rp.code_meaning, rp.description AS procedure_description,
               coalesce((SELECT json_agg(json_build_array(se.series_uid, se.series_number, se.modality, se.description, se.body_part, se.performed_start_date, se.performed_start_time,
                                                          i.sop_instance_uid, i.sop_class_uid, i.instance_number)
@@ -129,6 +130,7 @@ export class StudySnapshotRepository {
           s.order_accession === null
             ? null
             : {
+                id: String(s.order_id),
                 accessionNumber: s.order_accession,
                 accessionIssuer: s.order_accession_issuer ?? '',
                 placerOrderNumber: s.placer_order_number ?? '',

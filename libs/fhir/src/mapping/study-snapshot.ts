@@ -31,6 +31,8 @@ export interface PatientSnapshot {
 }
 
 export interface OrderSnapshot {
+  /** imaging_order.id (the API's ServiceRequest id). */
+  readonly id: string;
   readonly accessionNumber: string;
   readonly accessionIssuer: string;
   readonly placerOrderNumber: string;
