@@ -153,6 +153,12 @@ describe('loadConfig', () => {
     expect(c.retention.approvals).toBe(2);
     expect(() => loadConfig({ VNA_RETENTION_APPROVALS: '3', VNA_LIFECYCLE_BATCH_SIZE: '0', VNA_LIFECYCLE_VERIFY_HASH: 'crc' })).toThrow(/VNA_RETENTION_APPROVALS[\s\S]*VNA_LIFECYCLE_BATCH_SIZE|VNA_LIFECYCLE_BATCH_SIZE[\s\S]*VNA_RETENTION_APPROVALS/);
   });
+  it('reads the prefetch match (modality by default; body-part, modality-or-body-part, any) and refuses another', () => {
+    expect(loadConfig({}).lifecycle.prefetchMatch).toBe('modality');
+    for (const match of ['modality', 'body-part', 'modality-or-body-part', 'any']) expect(loadConfig({ VNA_LIFECYCLE_PREFETCH_MATCH: match }).lifecycle.prefetchMatch).toBe(match);
+    expect(() => loadConfig({ VNA_LIFECYCLE_PREFETCH_MATCH: 'bodypart' })).toThrow(/VNA_LIFECYCLE_PREFETCH_MATCH/);
+    expect(() => loadConfig({ VNA_LIFECYCLE_PREFETCH_MATCH: 'BODY-PART' })).toThrow(/VNA_LIFECYCLE_PREFETCH_MATCH/);
+  });
   it('reads the FHIR hub settings: publish URL and its authentication, identifier systems, stability window', () => {
     const d = loadConfig({});
     expect(d.fhir).toEqual({ publish: undefined, patientIdentifierSystems: {}, createPatients: false, studyStableMs: 60_000, timeoutMs: 30_000 });

@@ -145,6 +145,10 @@ export interface OrdersConfig {
   readonly ackTimeoutMs: number;
 }
 
+/** Which priors a prefetch trigger brings to Hot (VNA_LIFECYCLE_PREFETCH_MATCH). */
+export type PrefetchMatch = 'modality' | 'body-part' | 'modality-or-body-part' | 'any';
+export const PREFETCH_MATCHES: readonly PrefetchMatch[] = ['modality', 'body-part', 'modality-or-body-part', 'any'];
+
 export interface LifecycleConfig {
   /** Run the scheduled lifecycle jobs in this process (the worker and the all-in-one app do). */
   readonly jobs: boolean;
@@ -168,8 +172,13 @@ export interface LifecycleConfig {
   readonly verifySamplePercent: number;
   /** Prefetch: priors of the last this many years ... */
   readonly prefetchYears: number;
-  /** ... of the same modality as the order's steps, or any. */
-  readonly prefetchMatch: 'modality' | 'any';
+  /**
+   * ... that match the trigger (a new order, a worklist step, a pre-admit): 'modality' (a series of
+   * one of the order's step modalities), 'body-part' (a series whose Body Part Examined is one of the
+   * order's body parts, OBR-15.4, ignoring case; an order naming none falls back to its modalities),
+   * 'modality-or-body-part' (either), or 'any'. A trigger with neither (a pre-admit) matches any prior.
+   */
+  readonly prefetchMatch: PrefetchMatch;
   /** A scheduled worklist step this close (hours) to its start brings the patient's priors back. */
   readonly prefetchLeadHours: number;
 }
@@ -509,7 +518,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): VnaConf
       verifyHash: r.oneOf('VNA_LIFECYCLE_VERIFY_HASH', ['md5', 'sha256'] as const, 'md5'),
       verifySamplePercent: r.int('VNA_LIFECYCLE_VERIFY_SAMPLE_PERCENT', 1, 0, 100),
       prefetchYears: r.int('VNA_LIFECYCLE_PREFETCH_YEARS', 3, 0, 100),
-      prefetchMatch: r.oneOf('VNA_LIFECYCLE_PREFETCH_MATCH', ['modality', 'any'] as const, 'modality'),
+      prefetchMatch: r.oneOf('VNA_LIFECYCLE_PREFETCH_MATCH', PREFETCH_MATCHES, 'modality'),
       prefetchLeadHours: r.int('VNA_LIFECYCLE_PREFETCH_LEAD_HOURS', 24, 0, 24 * 365),
     },
     retention: { approvals: r.oneOf('VNA_RETENTION_APPROVALS', ['1', '2'] as const, '1') === '2' ? 2 : 1 },
