@@ -65,6 +65,8 @@ export interface StudySpec {
   /** IssuerOfPatientID; none when undefined. */
   readonly issuer?: string;
   readonly modality?: string;
+  /** Body Part Examined (0018,0015) of the series; none when undefined. */
+  readonly bodyPart?: string;
   /** DICOM DA, YYYYMMDD. */
   readonly studyDate?: string;
   readonly birthDate?: string;
@@ -89,6 +91,7 @@ export async function storeStudy(h: LifecycleHarness, spec: StudySpec = {}): Pro
     { tag: Tag.PatientID, vr: 'LO', value: spec.patientId ?? 'LC-1' },
     ...(spec.issuer !== undefined ? [{ tag: Tag.IssuerOfPatientID, vr: 'LO', value: spec.issuer } as WriteElement] : []),
     { tag: Tag.Modality, vr: 'CS', value: spec.modality ?? 'CT' },
+    ...(spec.bodyPart !== undefined ? [{ tag: Tag.BodyPartExamined, vr: 'CS', value: spec.bodyPart } as WriteElement] : []),
     { tag: Tag.StudyDate, vr: 'DA', value: spec.studyDate ?? '20250101' },
     ...(spec.birthDate ? [{ tag: Tag.PatientBirthDate, vr: 'DA', value: spec.birthDate } as WriteElement] : []),
     ...(spec.description ? [{ tag: Tag.StudyDescription, vr: 'LO', value: spec.description } as WriteElement] : []),

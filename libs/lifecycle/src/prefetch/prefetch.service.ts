@@ -7,6 +7,7 @@ import { autocommit } from '#vna/persistence';
 import { mapLimited } from '../concurrency.js';
 import { LifecycleClock } from '../lifecycle-clock.js';
 import { RehydrationService } from '../tiering/rehydration.service.js';
+import { priorCriteria } from './prefetch-match.js';
 import { type PrefetchTrigger, PrefetchRepository } from './prefetch.repository.js';
 
 /** How far back a run looks for new orders and pre-admits (each is claimed once; older ones were handled or are moot). */
@@ -14,8 +15,9 @@ const LOOKBACK_MS = 2 * 86_400_000;
 
 /**
  * Prefetch of priors: a new order (ORM NW), a pre-admit (ADT^A05) or a scheduled worklist step
- * about to start brings that patient's relevant priors (same modality, or any:
- * VNA_LIFECYCLE_PREFETCH_MATCH; last VNA_LIFECYCLE_PREFETCH_YEARS) up to Hot before the exam:
+ * about to start brings that patient's relevant priors (same modality, same body part, either, or
+ * any: VNA_LIFECYCLE_PREFETCH_MATCH, see priorCriteria; last VNA_LIFECYCLE_PREFETCH_YEARS) up to
+ * Hot before the exam:
  * Cool and Cold ones at once, Archive ones by rehydration (hours on Azure: hence the lead time).
  */
 @Injectable()
@@ -42,8 +44,7 @@ export class PrefetchService {
   private async prefetch(t: PrefetchTrigger): Promise<number> {
     const sql = autocommit(this.db);
     const now = this.clock.now();
-    const trigger = this.config.lifecycle.prefetchMatch === 'any' ? { ...t, modalities: [] } : t;
-    const priors = await this.repo.priors(sql, trigger, this.config.lifecycle.prefetchYears, now);
+    const priors = await this.repo.priors(sql, t, priorCriteria(this.config.lifecycle.prefetchMatch, t), this.config.lifecycle.prefetchYears, now);
     const warm = priors.filter((p) => p.accessTier === 'Cool' || p.accessTier === 'Cold');
     const archived = priors.filter((p) => p.accessTier === 'Archive');
     const results = await mapLimited(warm, this.config.lifecycle.moveConcurrency, (p) => this.blob.setAccessTier(p.blobKey, 'Hot'));

@@ -269,7 +269,7 @@ describe('prefetch', () => {
     // An order placed long ago (its own trigger is past), its CT step starting tomorrow.
     const ack = parseAck(
       (await h.module.get(Hl7InboundService).receive({
-        payload: Buffer.from(ormO01({ controlId: 'PF-ORM-3', accession: 'ACC-PF-3', patientId: 'PF-3', issuer: 'NORTHSIDE', modality: 'MR', start: '20261125080000' }), 'utf8'),
+        payload: Buffer.from(ormO01({ controlId: 'PF-ORM-3', accession: 'ACC-PF-3', patientId: 'PF-3', issuer: 'NORTHSIDE', modality: 'MR', start: '20261125080000', specimenSource: '^^^HEAD' }), 'utf8'),
         receivedAt: new Date(),
         peer: '127.0.0.1:40000',
       })).ack.toString('utf8'),
@@ -278,10 +278,88 @@ describe('prefetch', () => {
     await h.db.query(`UPDATE imaging_order SET created_at = $1 WHERE accession_number = 'ACC-PF-3'`, [new Date('2026-01-01T00:00:00Z')]);
     const run = await h.prefetch.run();
     expect(run).toMatchObject({ triggers: 1, objects: 1 });
-    const [trigger] = (await h.db.query(`SELECT kind FROM prefetch_trigger WHERE patient_id = 'PF-3'`)) as { kind: string }[];
-    expect(trigger!.kind).toBe('worklist');
+    const [trigger] = (await h.db.query(`SELECT kind, modalities, body_parts FROM prefetch_trigger WHERE patient_id = 'PF-3'`)) as { kind: string }[];
+    // The step's modality and its requested procedure's body part (matched by modality here, the default).
+    expect(trigger).toEqual({ kind: 'worklist', modalities: ['MR'], body_parts: ['HEAD'] });
     expect(await indexTier(h, prior.objects[0]!.id)).toMatchObject({ tier: 'Hot' });
     expect(await storeTier(h.blob, prior.objects[0]!.blobKey)).toBe('Hot');
+  });
+});
+
+/**
+ * Matching by body part (the order's OBR-15.4 against the series' Body Part Examined), each setting
+ * on an archive of its own (the setting is read at start): a patient with CHEST CT, KNEE MR and
+ * HEAD CT priors in Cool; an order for a CHEST MR; another patient's MR order naming no body part.
+ */
+describe.each([
+  ['body-part', { chestMr: ['CHEST CT'], mrWithoutBodyPart: ['KNEE MR'] }],
+  ['modality-or-body-part', { chestMr: ['CHEST CT', 'KNEE MR'], mrWithoutBodyPart: ['KNEE MR'] }],
+] as const)('prefetch with VNA_LIFECYCLE_PREFETCH_MATCH=%s', (match, expected) => {
+  let envB: MediumEnv;
+  let hb: LifecycleHarness;
+
+  beforeAll(async () => {
+    envB = await mediumEnv(`lifecycle-${match}`, { VNA_LIFECYCLE_PREFETCH_MATCH: match });
+    hb = await startLifecycle(envB, [Hl7InboundModule, IdentityModule]);
+    hb.clock.set(NOW);
+  });
+
+  afterAll(async () => {
+    await hb?.close();
+    await envB?.cleanup();
+  });
+
+  /** CHEST CT (its Body Part Examined in mixed case, as some modalities send it), KNEE MR, HEAD CT, all in Cool. */
+  async function priors(patientId: string): Promise<Map<string, { id: string; blobKey: string }>> {
+    const out = new Map<string, { id: string; blobKey: string }>();
+    for (const [name, modality, bodyPart] of [
+      ['CHEST CT', 'CT', 'Chest'],
+      ['KNEE MR', 'MR', 'KNEE'],
+      ['HEAD CT', 'CT', 'HEAD'],
+    ] as const) {
+      const o = (await storeStudy(hb, { patientId, issuer: 'NORTHSIDE', modality, bodyPart, studyDate: '20260301' })).objects[0]!;
+      await hb.blob.setAccessTier(o.blobKey, 'Cool');
+      await hb.db.query(`UPDATE instance SET access_tier = 'Cool' WHERE id = $1`, [o.id]);
+      out.set(name, o);
+    }
+    return out;
+  }
+
+  async function order(patientId: string, accession: string, specimenSource: string): Promise<void> {
+    const text = ormO01({ controlId: `PF-${accession}`, accession, patientId, issuer: 'NORTHSIDE', modality: 'MR', procedureCode: 'MRCHEST^MR chest^L', specimenSource, start: '20261201090000' });
+    const ack = parseAck((await hb.module.get(Hl7InboundService).receive({ payload: Buffer.from(text, 'utf8'), receivedAt: new Date(), peer: '127.0.0.1:40000' })).ack.toString('utf8'));
+    expect(ack.code).toBe('AA');
+  }
+
+  async function hot(objects: Map<string, { id: string; blobKey: string }>): Promise<string[]> {
+    const names: string[] = [];
+    for (const [name, o] of objects) {
+      const index = (await indexTier(hb, o.id)).tier;
+      expect(await storeTier(hb.blob, o.blobKey)).toBe(index);
+      if (index === 'Hot') names.push(name);
+      else expect(index).toBe('Cool');
+    }
+    return names;
+  }
+
+  it(`an order for a CHEST MR (OBR-15.4 CHEST) brings ${expected.chestMr.join(' and ')} up to Hot; the others stay in Cool`, async () => {
+    const objects = await priors('PF-BP-1');
+    await order('PF-BP-1', 'ACC-PF-BP-1', '^^^chest&Chest&L');
+    const run = await hb.prefetch.run();
+    expect(run).toEqual({ triggers: 1, objects: expected.chestMr.length });
+    const [trigger] = (await hb.db.query(`SELECT modalities, body_parts FROM prefetch_trigger WHERE patient_id = 'PF-BP-1'`)) as { modalities: string[]; body_parts: string[] }[];
+    expect(trigger).toEqual({ modalities: ['MR'], body_parts: ['CHEST'] });
+    expect(await hot(objects)).toEqual(expected.chestMr);
+  });
+
+  it(`an MR order naming no body part matches by modality: ${expected.mrWithoutBodyPart.join(', ')}`, async () => {
+    const objects = await priors('PF-BP-2');
+    await order('PF-BP-2', 'ACC-PF-BP-2', '');
+    const run = await hb.prefetch.run();
+    expect(run).toEqual({ triggers: 1, objects: expected.mrWithoutBodyPart.length });
+    const [trigger] = (await hb.db.query(`SELECT body_parts FROM prefetch_trigger WHERE patient_id = 'PF-BP-2'`)) as { body_parts: string[] }[];
+    expect(trigger!.body_parts).toEqual([]);
+    expect(await hot(objects)).toEqual(expected.mrWithoutBodyPart);
   });
 });
 

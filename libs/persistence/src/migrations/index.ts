@@ -16,6 +16,7 @@ import { DicomNodeCharset1732700000200 } from './1732700000200-dicom-node-charse
 import { OtherPatientIdsRetired1732700000300 } from './1732700000300-other-patient-ids-retired.js';
 import { CorrectionsIocm1732800000000 } from './1732800000000-corrections-iocm.js';
 import { OrderBodyPart1732900000000 } from './1732900000000-order-body-part.js';
+import { PrefetchBodyParts1732900000010 } from './1732900000010-prefetch-body-parts.js';
 import { OrderNumbers1732900000100 } from './1732900000100-order-numbers.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
@@ -38,5 +39,6 @@ export const MIGRATIONS = [
   OtherPatientIdsRetired1732700000300,
   CorrectionsIocm1732800000000,
   OrderBodyPart1732900000000,
+  PrefetchBodyParts1732900000010,
   OrderNumbers1732900000100,
 ];
