@@ -12,8 +12,17 @@ export const IMAGING_STUDY_SEARCH = {
   started: 'date',
   modality: 'token',
   status: 'token',
+  basedon: 'reference',
   'basedon:identifier': 'token',
   endpoint: 'reference',
+} as const;
+
+export const SERVICE_REQUEST_SEARCH = {
+  _id: 'token',
+  identifier: 'token',
+  patient: 'reference',
+  subject: 'reference',
+  status: 'token',
 } as const;
 
 export const PATIENT_SEARCH = {
@@ -27,6 +36,7 @@ export const PATIENT_SEARCH = {
 } as const;
 
 const DOCS: Record<string, string> = {
+  basedon: 'ServiceRequest/<id> (also <id> or an absolute URL): the studies linked to that order',
   identifier: 'ImagingStudy: Study Instance UID (urn:dicom:uid|urn:oid:<uid>, or the UID alone) or accession number; Patient: system|value (issuer of patient ID as system)',
   patient: 'Patient/<id> (the current patient after merges)',
   'patient.identifier': 'chained: the patient holding this identifier (any identifier of a registry patient)',
@@ -40,8 +50,16 @@ const DOCS: Record<string, string> = {
   name: 'starts any part of the name, case-insensitive; :exact for the whole name',
 };
 
-function params(list: Record<string, string>): NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number]['searchParam'] {
-  return Object.entries(list).map(([name, type]) => ({ name, type: type as 'token', ...(DOCS[name] ? { documentation: DOCS[name] } : {}) }));
+/** Where a resource type documents a parameter its own way. */
+const SERVICE_REQUEST_DOCS: Record<string, string> = {
+  identifier: 'accession number (ACSN), placer (PLAC) or filler (FILL) order number; system|value with the issuer as system',
+  patient: 'Patient/<id>: the orders of that patient (after merges)',
+  subject: 'the same as patient',
+  status: 'active (scheduled or in progress), completed, revoked (cancelled or discontinued)',
+};
+
+function params(list: Record<string, string>, docs: Record<string, string> = DOCS): NonNullable<NonNullable<CapabilityStatement['rest']>[number]['resource']>[number]['searchParam'] {
+  return Object.entries(list).map(([name, type]) => ({ name, type: type as 'token', ...(docs[name] ? { documentation: docs[name] } : {}) }));
 }
 
 /** The archive's CapabilityStatement (FHIR R4 3.1.0.12 capabilities): exactly what /fhir/R4 serves. */
@@ -68,6 +86,12 @@ export function capabilityStatement(baseUrl: string, software: { name: string; v
             searchParam: params(IMAGING_STUDY_SEARCH),
           },
           { type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }], searchParam: params(PATIENT_SEARCH) },
+          {
+            type: 'ServiceRequest',
+            documentation: 'The archive\'s orders (HL7 ORM/OMI from the RIS), read-only',
+            interaction: [{ code: 'read' }, { code: 'search-type' }],
+            searchParam: params(SERVICE_REQUEST_SEARCH, { ...DOCS, ...SERVICE_REQUEST_DOCS }),
+          },
           { type: 'Endpoint', interaction: [{ code: 'read' }] },
         ],
       },

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Bundle, CapabilityStatement, ImagingStudy, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, ImagingStudy, OperationOutcome, Patient, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { Hl7InboundModule, Hl7InboundService } from '#vna/hl7';
 import { IdentityModule, MergeService, PatientsService, ReconciliationService } from '#vna/identity';
 import { Tag } from '#vna/dicom';
 import { adt, type IdentityHarness, send, storeStudy } from '../../../../test/support/identity-medium.js';
 import { type MediumEnv, mediumEnv, startArchive, storeDataset, imageDataset, uid } from '../../../../test/support/medium.js';
 import { r4Issues } from '../../../../test/support/fhir-ehr.js';
+import { ormO01 } from '../../../../test/support/worklist.js';
 import { FhirApiModule } from '../fhir.module.js';
 import { FhirApiService } from './fhir-api.service.js';
 import { toOperationOutcome } from './operation-outcome.js';
@@ -24,6 +25,8 @@ const s2 = { studyUid: '' };
 const s3 = { studyUid: '' };
 let regA = '';
 let regB = '';
+/** imaging_order ids (ServiceRequest ids) by accession number. */
+const orders: Record<string, string> = {};
 
 beforeAll(async () => {
   env = await mediumEnv('fhirapi', { VNA_DEFAULT_PATIENT_ID_ISSUER: 'HOSP', VNA_PUBLIC_URL: 'https://vna.example' });
@@ -39,6 +42,24 @@ beforeAll(async () => {
   for (const pid of ['PID|1||FA-1^^^HOSP^MR||Alpha^Anna||19800101|F', 'PID|1||FB-1^^^HOSP^MR||Beta^Bob||19900202|M']) {
     expect((await send(h, adt('A01', [pid]))).code).toBe('AA');
   }
+  // Orders (ORM^O01 NW, then the RIS's status changes): ACC-1 for s1 (linked by its accession when
+  // it arrives), the others without studies, in every order state; ORD-X for a patient the archive does not know.
+  const alpha = { patientId: 'FA-1', issuer: 'HOSP', name: 'Alpha^Anna', birthDate: '19800101', sex: 'F' };
+  const beta = { patientId: 'FB-1', issuer: 'HOSP', name: 'Beta^Bob', birthDate: '19900202', sex: 'M' };
+  let seq = 0;
+  const orm = async (spec: Omit<Parameters<typeof ormO01>[0], 'controlId'>): Promise<void> => {
+    const ack = await send(h, Buffer.from(ormO01({ controlId: `FHIR-ORM-${process.pid}-${++seq}`, studyUid: null, ...spec }), 'utf8'));
+    expect({ code: ack.code, error: ack.error }).toEqual({ code: 'AA', error: undefined });
+  };
+  await orm({ ...alpha, accession: 'ACC-1' });
+  for (const a of ['ORD-IP', 'ORD-CM', 'ORD-CA', 'ORD-DC']) await orm({ ...beta, accession: a, procedureCode: 'MRBRAIN^MR brain^L', start: '20241121143000' });
+  await orm({ ...beta, accession: 'ORD-IP', control: 'SC', orderStatus: 'IP' });
+  await orm({ ...beta, accession: 'ORD-CM', control: 'SC', orderStatus: 'CM' });
+  await orm({ ...beta, accession: 'ORD-CA', control: 'CA', orderStatus: 'CA' });
+  await orm({ ...beta, accession: 'ORD-DC', control: 'SC', orderStatus: 'IP' });
+  await orm({ ...beta, accession: 'ORD-DC', control: 'DC', orderStatus: 'DC' });
+  await orm({ patientId: 'NOPE-1', issuer: 'ELSEWHERE', accession: 'ORD-X' });
+  for (const r of (await h.db.query(`SELECT accession_number, id::text FROM imaging_order`)) as { accession_number: string; id: string }[]) orders[r.accession_number] = r.id;
   s1.studyUid = (await storeStudy(h, { patientId: 'FA-1', issuer: 'HOSP', name: 'Alpha^Anna', accession: 'ACC-1' })).studyUid;
   s2.studyUid = (await storeStudy(h, { patientId: 'FB-1', issuer: 'HOSP', name: 'Beta^Bob', accession: 'ACC-2' })).studyUid;
   // A patient the registry does not know, an MR study of 2023.
@@ -106,11 +127,112 @@ describe('FHIR R4 API', () => {
   it('states what it supports in its CapabilityStatement', async () => {
     const cs = (await get('metadata')) as CapabilityStatement;
     const rest = cs.rest![0]!;
-    expect(rest.resource!.map((r) => r.type)).toEqual(['ImagingStudy', 'Patient', 'Endpoint']);
+    expect(rest.resource!.map((r) => r.type)).toEqual(['ImagingStudy', 'Patient', 'ServiceRequest', 'Endpoint']);
     expect(rest.resource![0]!.searchParam!.map((p) => p.name)).toEqual(
-      expect.arrayContaining(['identifier', 'patient', 'subject', 'patient.identifier', 'patient:identifier', 'started', 'modality', 'status', 'basedon:identifier', 'endpoint']),
+      expect.arrayContaining(['identifier', 'patient', 'subject', 'patient.identifier', 'patient:identifier', 'started', 'modality', 'status', 'basedon', 'basedon:identifier', 'endpoint']),
     );
+    expect(rest.resource![0]!.searchParam!.find((p) => p.name === 'basedon')).toMatchObject({ type: 'reference' });
     expect(rest.resource![0]!.searchInclude).toEqual(['ImagingStudy:endpoint']);
+    const serviceRequest = rest.resource!.find((r) => r.type === 'ServiceRequest')!;
+    expect(serviceRequest.interaction).toEqual([{ code: 'read' }, { code: 'search-type' }]);
+    expect(serviceRequest.searchParam!.map((p) => [p.name, p.type])).toEqual([
+      ['_id', 'token'],
+      ['identifier', 'token'],
+      ['patient', 'reference'],
+      ['subject', 'reference'],
+      ['status', 'token'],
+    ]);
+    expect(serviceRequest.searchInclude).toBeUndefined();
+    // Exactly what is served: every listed parameter is accepted (200), an unlisted one is refused (400).
+    const sample: Record<string, string> = { started: '2024', birthdate: '1980', basedon: 'ServiceRequest/1', endpoint: 'Endpoint/wado-rs', gender: 'male' };
+    for (const r of rest.resource!.filter((x) => x.searchParam)) {
+      for (const param of r.searchParam!) {
+        const value = r.type === 'ServiceRequest' && param.name === 'status' ? 'active' : r.type === 'ImagingStudy' && param.name === 'status' ? 'available' : (sample[param.name] ?? (param.type === 'reference' ? 'Patient/r1' : 'x'));
+        expect({ search: `${r.type}?${param.name}`, type: (await get(`${r.type}?${param.name}=${encodeURIComponent(value)}`)).resourceType }).toEqual({ search: `${r.type}?${param.name}`, type: 'Bundle' });
+      }
+    }
+    expect((await fails('ServiceRequest?requester=Practitioner/1')).status).toBe(400);
+    expect((await fails('ServiceRequest?basedon=ServiceRequest/1')).status).toBe(400);
+  });
+
+  it('reads an order as a ServiceRequest: identifiers, request-status, intent, subject, code, scheduled start', async () => {
+    const sr = (await get(`ServiceRequest/${orders['ACC-1']}`)) as ServiceRequest;
+    const type = (code: string) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code }] });
+    expect(sr).toMatchObject({
+      resourceType: 'ServiceRequest',
+      id: orders['ACC-1'],
+      status: 'active',
+      intent: 'order',
+      subject: { reference: `Patient/${regA}` },
+      code: { coding: [{ code: 'CTCHEST', display: 'CT chest without contrast' }], text: 'CT chest without contrast' },
+      occurrenceDateTime: '2024-11-20',
+    });
+    expect(sr.identifier).toEqual([
+      { type: type('ACSN'), value: 'ACC-1' },
+      { type: type('PLAC'), system: 'urn:vna:issuer:RIS', value: 'PL-ACC-1' },
+      { type: type('FILL'), system: 'urn:vna:issuer:VNA', value: 'FI-ACC-1' },
+    ]);
+    // An order of a patient the archive has no record of names the patient by identifier.
+    expect(((await get(`ServiceRequest/${orders['ORD-X']}`)) as ServiceRequest).subject).toEqual({ type: 'Patient', identifier: { system: 'urn:vna:issuer:ELSEWHERE', value: 'NOPE-1' } });
+    expect(await fails('ServiceRequest/999999999')).toMatchObject({ status: 404, outcome: { issue: [{ code: 'not-found' }] } });
+    expect((await fails('ServiceRequest/not-an-order')).status).toBe(404);
+  });
+
+  it('maps the order states to request-status: scheduled and in progress active, completed, cancelled and discontinued revoked', async () => {
+    const status = async (accession: string): Promise<string | undefined> => ((await get(`ServiceRequest/${orders[accession]}`)) as ServiceRequest).status;
+    const stored = (await h.db.query(`SELECT accession_number, status FROM imaging_order WHERE accession_number LIKE 'ORD-%' ORDER BY accession_number`)) as { accession_number: string; status: string }[];
+    expect(stored.map((r) => `${r.accession_number}:${r.status}`)).toEqual(['ORD-CA:cancelled', 'ORD-CM:completed', 'ORD-DC:discontinued', 'ORD-IP:in-progress', 'ORD-X:scheduled']);
+    expect([await status('ORD-X'), await status('ORD-IP'), await status('ORD-CM'), await status('ORD-CA'), await status('ORD-DC')]).toEqual(['active', 'active', 'completed', 'revoked', 'revoked']);
+  });
+
+  it('searches ServiceRequest by identifier (accession, placer, filler; with the issuer as system), patient, subject, status, _id; pages', async () => {
+    const ids = async (path: string): Promise<string[]> => (((await get(path)) as Bundle).entry ?? []).map((e) => e.resource!.id!).sort();
+    const of = (...accessions: string[]): string[] => accessions.map((a) => orders[a]!).sort();
+    expect(await ids('ServiceRequest?identifier=ACC-1')).toEqual(of('ACC-1'));
+    expect(await ids('ServiceRequest?identifier=PL-ORD-IP')).toEqual(of('ORD-IP'));
+    expect(await ids(`ServiceRequest?identifier=${encodeURIComponent('urn:vna:issuer:VNA|FI-ORD-CM')}`)).toEqual(of('ORD-CM'));
+    expect(await ids(`ServiceRequest?identifier=${encodeURIComponent('urn:vna:issuer:OTHER|FI-ORD-CM')}`)).toEqual([]);
+    expect(await ids('ServiceRequest?identifier=ACC-1,ORD-X')).toEqual(of('ACC-1', 'ORD-X'));
+    expect(await ids('ServiceRequest?identifier=NOPE')).toEqual([]);
+    expect(await ids(`ServiceRequest?patient=Patient/${regA}`)).toEqual(of('ACC-1'));
+    expect(await ids(`ServiceRequest?subject=${regB}`)).toEqual(of('ORD-IP', 'ORD-CM', 'ORD-CA', 'ORD-DC'));
+    expect(await ids(`ServiceRequest?patient=${regB}&status=revoked`)).toEqual(of('ORD-CA', 'ORD-DC'));
+    expect(await ids('ServiceRequest?status=active')).toEqual(of('ACC-1', 'ORD-IP', 'ORD-X'));
+    expect(await ids('ServiceRequest?status=completed,draft')).toEqual(of('ORD-CM'));
+    expect(await ids('ServiceRequest?patient=Patient/r999999')).toEqual([]);
+    expect(await ids(`ServiceRequest?_id=${orders['ORD-CM']},nope`)).toEqual(of('ORD-CM'));
+    const first = (await get('ServiceRequest?_count=4')) as Bundle;
+    expect(first).toMatchObject({ type: 'searchset', total: 6 });
+    expect(first.entry).toHaveLength(4);
+    const second = (await get(first.link!.find((l) => l.relation === 'next')!.url.slice(BASE.length + 1))) as Bundle;
+    expect([...first.entry!, ...second.entry!].map((e) => e.resource!.id).sort()).toEqual(Object.values(orders).sort());
+    expect((await fails('ServiceRequest?status=bogus')).status).toBe(400);
+    expect((await fails('ServiceRequest?identifier=x&_include=ServiceRequest:subject')).status).toBe(400);
+  });
+
+  it('links ImagingStudy.basedOn to the ServiceRequest (reference and identifier) and searches basedon by reference', async () => {
+    const study = (await get(`ImagingStudy/${s1.studyUid}`)) as ImagingStudy;
+    expect(study.basedOn).toEqual([
+      { reference: `ServiceRequest/${orders['ACC-1']}`, type: 'ServiceRequest', identifier: { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] }, value: 'ACC-1' } },
+    ]);
+    expect(((await get(`ImagingStudy/${s2.studyUid}`)) as ImagingStudy).basedOn).toBeUndefined();
+    const id = orders['ACC-1']!;
+    // Three ways to name the order: Type/id, the id alone, an absolute URL.
+    expect(await studyUids(`ImagingStudy?basedon=ServiceRequest/${id}`)).toEqual([s1.studyUid]);
+    expect(await studyUids(`ImagingStudy?basedon=${id}`)).toEqual([s1.studyUid]);
+    expect(await studyUids(`ImagingStudy?basedon=${encodeURIComponent(`${BASE}/ServiceRequest/${id}`)}`)).toEqual([s1.studyUid]);
+    expect(await studyUids(`ImagingStudy?basedon=ServiceRequest/${orders['ORD-CM']},ServiceRequest/${id}`)).toEqual([s1.studyUid]);
+    expect(await studyUids(`ImagingStudy?basedon=ServiceRequest/${id}&patient=${regA}`)).toEqual([s1.studyUid]);
+    // Studies without an order (s2, s3), orders without a study, unknown ids, other types: no match.
+    expect(await studyUids(`ImagingStudy?basedon=ServiceRequest/${orders['ORD-CM']}`)).toEqual([]);
+    expect(await studyUids(`ImagingStudy?basedon=ServiceRequest/${id}&identifier=ACC-2`)).toEqual([]);
+    expect(await studyUids('ImagingStudy?basedon=ServiceRequest/999999999')).toEqual([]);
+    expect(await studyUids('ImagingStudy?basedon=ServiceRequest/not-an-order')).toEqual([]);
+    expect(await studyUids(`ImagingStudy?basedon=Patient/${id}`)).toEqual([]);
+    // A value that is no reference at all is refused, as for patient and subject.
+    expect(await fails(`ImagingStudy?basedon=${encodeURIComponent('ServiceRequest/a b')}`)).toMatchObject({ status: 400, outcome: { issue: [{ code: 'invalid' }] } });
+    expect((await fails(`ImagingStudy?patient=${encodeURIComponent('Patient/a b')}`)).status).toBe(400);
+    expect((await fails('ImagingStudy?basedon=')).status).toBe(400);
   });
 
   it('reads an ImagingStudy by its Study Instance UID, subject the registry patient, endpoint the WADO-RS Endpoint', async () => {
@@ -223,5 +345,10 @@ describe('FHIR R4 API', () => {
     expect(((await get(`ImagingStudy/${s2.studyUid}`)) as ImagingStudy).subject).toEqual({ reference: `Patient/${regA}` });
     expect(await studyUids(`ImagingStudy?patient=${regA}`)).toEqual(sorted(s1, s2));
     expect(await studyUids('ImagingStudy?patient.identifier=FB-1')).toEqual(sorted(s1, s2));
+    // The orders placed for the merged patient: the survivor is their subject, and finds them.
+    expect(((await get(`ServiceRequest/${orders['ORD-IP']}`)) as ServiceRequest).subject).toEqual({ reference: `Patient/${regA}` });
+    const ids = (((await get(`ServiceRequest?patient=${regA}`)) as Bundle).entry ?? []).map((e) => e.resource!.id!).sort();
+    expect(ids).toEqual(['ACC-1', 'ORD-IP', 'ORD-CM', 'ORD-CA', 'ORD-DC'].map((a) => orders[a]!).sort());
+    expect(((await get(`ServiceRequest?patient=${regB}`)) as Bundle).total).toBe(0);
   });
 });

@@ -7,9 +7,10 @@ import { wadoEndpoint, WADO_ENDPOINT_ID } from '../mapping/endpoint.mapper.js';
 import { systemIssuer } from '../mapping/fhir-values.js';
 import { accessionIdentifier, DICOM_DCM, DICOM_UID_SYSTEM, toImagingStudy } from '../mapping/imaging-study.mapper.js';
 import { toPatient } from '../mapping/patient.mapper.js';
+import { toServiceRequest } from '../mapping/service-request.mapper.js';
 import { StudySnapshotRepository } from '../mapping/study-snapshot.repository.js';
 import { wadoBaseUrl } from '../publish/imaging-study.publisher.js';
-import { capabilityStatement, IMAGING_STUDY_SEARCH, PATIENT_SEARCH } from './capability-statement.js';
+import { capabilityStatement, IMAGING_STUDY_SEARCH, PATIENT_SEARCH, SERVICE_REQUEST_SEARCH } from './capability-statement.js';
 import { FhirSearchRepository } from './fhir-search.repository.js';
 import { dateCondition, likePrefix, orValues, parseDate, parseReference, parseToken } from './search-values.js';
 
@@ -61,6 +62,8 @@ export class FhirApiService {
         return { status: 200, resource: id === undefined ? await this.searchStudies(req) : await this.readStudy(id) };
       case 'Patient':
         return { status: 200, resource: id === undefined ? await this.searchPatients(req) : await this.readPatient(id) };
+      case 'ServiceRequest':
+        return { status: 200, resource: id === undefined ? await this.searchOrders(req) : await this.readOrder(id) };
       case 'Endpoint':
         if (id === undefined) throw new FhirError('not-supported', 'Endpoint supports read only');
         if (id !== WADO_ENDPOINT_ID) throw new FhirError('not-found', `Endpoint/${id} is not known`);
@@ -84,7 +87,9 @@ export class FhirApiService {
           id: s.studyUid,
           subject: { reference: `Patient/${s.patient.registryId ? `r${s.patient.registryId}` : `p${s.patient.rowId}`}` },
           endpoint: { reference: `Endpoint/${WADO_ENDPOINT_ID}` },
-          basedOn: s.order ? [{ type: 'ServiceRequest', identifier: accessionIdentifier(s.order.accessionNumber, s.order.accessionIssuer || null, this.systems) }] : undefined,
+          basedOn: s.order
+            ? [{ reference: `ServiceRequest/${s.order.id}`, type: 'ServiceRequest', identifier: accessionIdentifier(s.order.accessionNumber, s.order.accessionIssuer || null, this.systems) }]
+            : undefined,
           identifierSystems: this.systems,
         }),
       );
@@ -177,6 +182,11 @@ export class FhirApiService {
         });
         return any(parts);
       }
+      case 'basedon': {
+        // The studies linked to these orders (index order_study_link_order), not a test of every study's link.
+        const ids = values.map((v) => parseReference(v, 'ServiceRequest')).filter((id): id is string => id !== undefined && /^\d{1,18}$/.test(id));
+        return ids.length ? `s.id IN (SELECT l.study_fk FROM order_study_link l WHERE l.order_fk = ANY(${p.add(ids)}::bigint[]))` : 'false';
+      }
       case 'basedon:identifier':
         return any(
           values.map((v) => {
@@ -201,6 +211,85 @@ export class FhirApiService {
     }
     if (fid && /^p\d{1,18}$/.test(fid)) {
       return `EXISTS (SELECT 1 FROM patient q WHERE q.id = ${p.add(fid.slice(1))} AND q.current_patient_id = p.current_patient_id AND q.current_issuer = p.current_issuer)`;
+    }
+    return 'false';
+  }
+
+  private async readOrder(id: string): Promise<Resource> {
+    const [order] = await this.search.orderRecords([id], this.config.identity.defaultPatientIdIssuer);
+    if (!order) throw new FhirError('not-found', `ServiceRequest/${id} is not known`);
+    return toServiceRequest(order, this.systems);
+  }
+
+  private async searchOrders(req: FhirApiRequest): Promise<Bundle> {
+    const { count, offset } = paging(req.query, SERVICE_REQUEST_SEARCH);
+    const p = new SqlParams();
+    const where: string[] = [];
+    for (const [name, values] of params(req.query)) {
+      for (const value of values) where.push(this.orderCondition(name, value, p));
+    }
+    const page = await this.search.orders(where, p, count, offset);
+    const orders = await this.search.orderRecords(page.items, this.config.identity.defaultPatientIdIssuer);
+    return bundle(req, page.total, count, offset, orders.map((o) => toServiceRequest(o, this.systems)), []);
+  }
+
+  /** One ServiceRequest parameter occurrence over `imaging_order o` (its comma-separated values ORed). */
+  private orderCondition(name: string, raw: string, p: SqlParams): string {
+    const any = (parts: string[]): string => (parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`);
+    const values = orValues(raw);
+    if (values.length === 0) throw new FhirError('invalid', `${name} has no value`);
+    switch (name) {
+      case '_id':
+        return `o.id = ANY(${p.add(values.filter((v) => /^\d{1,18}$/.test(v)))}::bigint[])`;
+      case 'identifier':
+        // Accession (ACSN), placer (PLAC) or filler (FILL) order number; a system names the number's issuer.
+        return any(
+          values.map((v) => {
+            const t = parseToken(v);
+            if (t.code === undefined) throw new FhirError('invalid', `identifier needs a value ("${v}")`);
+            const value = p.add(t.code);
+            if (t.system === undefined) return `(o.accession_number = ${value} OR o.placer_order_number = ${value} OR o.filler_order_number = ${value})`;
+            const issuer = p.add(t.system === '' ? '' : systemIssuer(t.system, this.systems));
+            return `((o.accession_number = ${value} AND o.accession_issuer = ${issuer}) OR (o.placer_order_number = ${value} AND o.placer_issuer = ${issuer})
+                     OR (o.filler_order_number = ${value} AND o.filler_issuer = ${issuer}))`;
+          }),
+        );
+      case 'patient':
+      case 'subject':
+        return any(values.map((v) => this.orderSubjectCondition(parseReference(v, 'Patient'), p)));
+      case 'status': {
+        const states = values.flatMap((v) => {
+          const code = parseToken(v).code ?? '';
+          if (code === 'active') return ['scheduled', 'in-progress'];
+          if (code === 'completed') return ['completed'];
+          if (code === 'revoked') return ['cancelled', 'discontinued'];
+          if (['draft', 'on-hold', 'entered-in-error', 'unknown'].includes(code)) return [];
+          throw new FhirError('invalid', `"${code}" is not a ServiceRequest status`);
+        });
+        return states.length ? `o.status = ANY(${p.add(states)}::text[])` : 'false';
+      }
+      default:
+        throw new FhirError('invalid', `ServiceRequest search parameter ${name} is not supported (see /metadata)`);
+    }
+  }
+
+  /**
+   * Orders whose subject is `fid`, as readOrder names it: r<n> the registry patient (not merged)
+   * holding the order's identifier or whose merged patients hold it; p<n> an identity the registry
+   * does not know. The patient's few identifiers first, then their orders (index imaging_order_patient).
+   */
+  private orderSubjectCondition(fid: string | undefined, p: SqlParams): string {
+    const issuer = (column: string): string => `(o2.patient_issuer = ${column} OR (o2.patient_issuer = '' AND ${column} = ${p.add(this.config.identity.defaultPatientIdIssuer)}))`;
+    if (fid && /^r\d{1,18}$/.test(fid)) {
+      return `o.id IN (SELECT o2.id FROM registry_identifier ri JOIN imaging_order o2 ON o2.patient_id = ri.patient_id AND ${issuer('ri.issuer')}
+                        WHERE ri.registry_patient_fk IN (WITH RECURSIVE m (id) AS (SELECT rp.id FROM registry_patient rp WHERE rp.id = ${p.add(fid.slice(1))} AND rp.merged_into IS NULL
+                                                                         UNION SELECT c.id FROM registry_patient c JOIN m ON c.merged_into = m.id)
+                                                         SELECT id FROM m))`;
+    }
+    if (fid && /^p\d{1,18}$/.test(fid)) {
+      return `o.id IN (SELECT o2.id FROM patient q JOIN imaging_order o2 ON o2.patient_id = q.current_patient_id AND ${issuer('q.current_issuer')}
+                        WHERE q.id = ${p.add(fid.slice(1))}
+                          AND NOT EXISTS (SELECT 1 FROM registry_identifier ri WHERE ri.patient_id = q.current_patient_id AND ri.issuer = q.current_issuer))`;
     }
     return 'false';
   }

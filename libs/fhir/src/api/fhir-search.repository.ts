@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SqlParams } from '#vna/archive';
 import { preparedAutocommit, type SqlRunner } from '#vna/persistence';
+import type { OrderRecord, OrderState } from '../mapping/service-request.mapper.js';
 
 export interface Page<T> {
   readonly total: number;
@@ -71,6 +72,92 @@ export class FhirSearchRepository {
       p.values,
     )) as { uids: string[]; total: string }[];
     return { total: Number(row?.total ?? 0), items: row?.uids ?? [] };
+  }
+
+  /** Order ids matching `where` (over `imaging_order o`), newest first, and their total (paged as `studies`). */
+  async orders(where: readonly string[], p: SqlParams, count: number, offset: number): Promise<Page<string>> {
+    const from = `FROM imaging_order o ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    const n = p.add(count);
+    const o = p.add(offset);
+    const [row] = (await this.db.query(
+      `WITH page AS MATERIALIZED (SELECT ARRAY(SELECT o.id::text ${from} ORDER BY o.id DESC LIMIT ${n}::int + 1 OFFSET ${o}) AS ids)
+       SELECT ids[1:${n}] AS ids,
+              CASE WHEN cardinality(ids) <= ${n} AND (cardinality(ids) > 0 OR ${o} = 0) THEN ${o} + cardinality(ids)
+                   ELSE (SELECT count(*) ${from}) END AS total
+         FROM page`,
+      p.values,
+    )) as { ids: string[]; total: string }[];
+    return { total: Number(row?.total ?? 0), items: row?.ids ?? [] };
+  }
+
+  /**
+   * Orders by id, in that order (unknown ids left out). The patient as ImagingStudy.subject names
+   * it: the registry patient holding the order's identifier (an order without issuer has the
+   * default one), followed to the survivor of any merge, else the first index patient of that
+   * identity. The first requested procedure with a code or description; the earliest dated step.
+   */
+  async orderRecords(ids: readonly string[], defaultIssuer: string): Promise<OrderRecord[]> {
+    const numeric = ids.filter((id) => /^\d{1,18}$/.test(id));
+    if (numeric.length === 0) return [];
+    const rows: {
+      id: string;
+      status: OrderState;
+      accession_number: string;
+      accession_issuer: string;
+      placer_order_number: string;
+      placer_issuer: string;
+      filler_order_number: string;
+      filler_issuer: string;
+      patient_id: string;
+      patient_issuer: string;
+      registry_id: string | null;
+      patient_row: string | null;
+      code_value: string | null;
+      code_scheme: string | null;
+      code_meaning: string | null;
+      description: string | null;
+      start_date: string | null;
+      start_time: string | null;
+    }[] = await this.db.query(
+      `SELECT o.id::text, o.status, o.accession_number, o.accession_issuer, o.placer_order_number, o.placer_issuer, o.filler_order_number, o.filler_issuer,
+              o.patient_id, x.issuer AS patient_issuer,
+              (SELECT registry_survivor(ri.registry_patient_fk) FROM registry_identifier ri WHERE ri.patient_id = o.patient_id AND ri.issuer = x.issuer
+                ORDER BY ri.id LIMIT 1)::text AS registry_id,
+              (SELECT min(q.id) FROM patient q WHERE q.current_patient_id = o.patient_id AND q.current_issuer = x.issuer)::text AS patient_row,
+              rp.code_value, rp.code_scheme, rp.code_meaning, rp.description,
+              st.start_date, st.start_time
+         FROM imaging_order o
+         CROSS JOIN LATERAL (SELECT CASE WHEN o.patient_issuer = '' THEN $2 ELSE o.patient_issuer END AS issuer) x
+         LEFT JOIN LATERAL (SELECT r.code_value, r.code_scheme, r.code_meaning, r.description FROM requested_procedure r WHERE r.order_fk = o.id
+                             ORDER BY (r.code_value <> '' OR r.code_meaning <> '' OR r.description <> '') DESC, r.id LIMIT 1) rp ON true
+         LEFT JOIN LATERAL (SELECT ss.start_date, ss.start_time FROM requested_procedure r JOIN scheduled_step ss ON ss.procedure_fk = r.id
+                             WHERE r.order_fk = o.id AND ss.start_date <> '' ORDER BY ss.start_date, ss.start_time, ss.id LIMIT 1) st ON true
+        WHERE o.id = ANY($1::bigint[])`,
+      [numeric, defaultIssuer],
+    );
+    const byId = new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          id: r.id,
+          status: r.status,
+          accessionNumber: r.accession_number,
+          accessionIssuer: r.accession_issuer,
+          placerOrderNumber: r.placer_order_number,
+          placerIssuer: r.placer_issuer,
+          fillerOrderNumber: r.filler_order_number,
+          fillerIssuer: r.filler_issuer,
+          patientFid: r.registry_id !== null ? `r${r.registry_id}` : r.patient_row !== null ? `p${r.patient_row}` : null,
+          patientId: r.patient_id,
+          patientIssuer: r.patient_issuer,
+          procedureCode: r.code_value || r.code_meaning ? { code: r.code_value ?? '', scheme: r.code_scheme ?? '', meaning: r.code_meaning ?? '' } : null,
+          procedureDescription: r.description ?? '',
+          startDate: r.start_date || null,
+          startTime: r.start_time || null,
+        } satisfies OrderRecord,
+      ]),
+    );
+    return ids.map((id) => byId.get(id)).filter((r): r is OrderRecord => r !== undefined);
   }
 
   /** Patients matching `where` (over the `fp` rows: fid, src, row_id, name, birth_date, sex). */
