@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bundle, CapabilityStatement, ImagingStudy, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, ImagingStudy, OperationOutcome, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { RunningArchive } from '../support/archive-process.js';
 import { dcmtk } from '../support/dcmtk.js';
 import { r4Issues, TestEhr } from '../support/fhir-ehr.js';
 import { fixtureJson, writeFixture } from '../support/fixtures.js';
 import { eventually } from '../support/medium.js';
 import { type Ack, hl7, MllpClient } from '../support/mllp.js';
+import { ormO01 } from '../support/worklist.js';
 
 /**
  * The FHIR hub end to end: the built archive publishes to a real FHIR server (medplum's router over
@@ -135,7 +136,7 @@ describe('FHIR hub end to end', () => {
 
   it('answers its own FHIR API with application/fhir+json, access control and OperationOutcome errors', async () => {
     const cs = await fhir<CapabilityStatement>('metadata');
-    expect(cs.rest?.[0]?.resource?.map((r) => r.type)).toEqual(['ImagingStudy', 'Patient', 'Endpoint']);
+    expect(cs.rest?.[0]?.resource?.map((r) => r.type)).toEqual(['ImagingStudy', 'Patient', 'ServiceRequest', 'Endpoint']);
     const bundle = await fhir<Bundle>(`ImagingStudy?identifier=ACC-FHIR-1&_include=ImagingStudy:endpoint`);
     expect(bundle.entry?.map((e) => e.resource?.resourceType)).toEqual(['ImagingStudy', 'Endpoint']);
     expect((bundle.entry![0]!.resource as ImagingStudy).numberOfInstances).toBe(4);
@@ -144,6 +145,23 @@ describe('FHIR hub end to end', () => {
     expect((await fhir<OperationOutcome>('ImagingStudy?bogus=1', 400)).issue[0]!.code).toBe('invalid');
     expect((await fhir<OperationOutcome>('ImagingStudy/1.2.3', 404)).issue[0]!.code).toBe('not-found');
     expect((await fhir<OperationOutcome>('Observation', 400)).issue[0]!.code).toBe('not-supported');
+  });
+
+  it('serves the order of a study (ORM over MLLP, after the study) as ServiceRequest, and finds the study by basedon', async () => {
+    const order = ormO01({ controlId: 'F-ORM-1', patientId: 'FH-SURV', issuer: 'NORTHSIDE', name: 'Survivor^Sue', birthDate: '19800214', sex: 'F', accession: 'ACC-FHIR-1', studyUid: null });
+    expect((await client.request(order)).code).toBe('AA');
+    const orders = await fhir<Bundle>('ServiceRequest?identifier=ACC-FHIR-1');
+    expect(orders.entry).toHaveLength(1);
+    const sr = orders.entry![0]!.resource as ServiceRequest;
+    expect(sr).toMatchObject({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', occurrenceDateTime: '2024-11-20' });
+    expect(await fhir<ServiceRequest>(`ServiceRequest/${sr.id}`)).toEqual(sr);
+    for (const ref of [`ServiceRequest/${sr.id}`, sr.id!, `${archive.baseUrl}/fhir/R4/ServiceRequest/${sr.id}`]) {
+      const bundle = await fhir<Bundle>(`ImagingStudy?basedon=${encodeURIComponent(ref)}`);
+      expect(bundle.entry?.map((e) => e.resource!.id)).toEqual([STUDY_UID]);
+      expect((bundle.entry![0]!.resource as ImagingStudy).basedOn).toEqual([expect.objectContaining({ reference: `ServiceRequest/${sr.id}`, identifier: expect.objectContaining({ value: 'ACC-FHIR-1' }) })]);
+    }
+    expect((await fhir<Bundle>('ImagingStudy?basedon=ServiceRequest/999999999')).total).toBe(0);
+    expect((await fhir<OperationOutcome>(`ImagingStudy?basedon=${encodeURIComponent('ServiceRequest/not one')}`, 400)).issue[0]!.code).toBe('invalid');
   });
 
   it('manages destinations over /api/v1/fhir-destinations (admin only, secrets never shown)', async () => {
