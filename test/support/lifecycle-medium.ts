@@ -73,6 +73,8 @@ export interface StudySpec {
   readonly description?: string;
   readonly sourceAet?: string;
   readonly objects?: number;
+  /** SOP Class UID of a non-image object (no pixel data), e.g. a dose SR; CT Image Storage when undefined. */
+  readonly sopClassUid?: string;
 }
 
 export interface StoredObject {
@@ -83,7 +85,7 @@ export interface StoredObject {
   readonly bytes: Buffer;
 }
 
-/** Stores a study's objects (one series) through ingest, then uploads them to the blob store. */
+/** Stores a study's objects (one series; call again with its studyUid for another) through ingest, then uploads them to the blob store. */
 export async function storeStudy(h: LifecycleHarness, spec: StudySpec = {}): Promise<{ studyUid: string; objects: StoredObject[] }> {
   const studyUid = spec.studyUid ?? uid();
   const seriesUid = uid();
@@ -99,7 +101,8 @@ export async function storeStudy(h: LifecycleHarness, spec: StudySpec = {}): Pro
   const objects: StoredObject[] = [];
   for (let n = 0; n < (spec.objects ?? 1); n++) {
     const sopInstanceUid = uid();
-    const result = await storeDataset(h.ingest, imageDataset({ sopInstanceUid, studyUid, seriesUid, extra }), { sopInstanceUid }, { kind: 'dimse', aet: spec.sourceAet ?? 'MEDIUM' });
+    const dataset = imageDataset({ sopInstanceUid, studyUid, seriesUid, extra, ...(spec.sopClassUid ? { sopClassUid: spec.sopClassUid, noImage: true } : {}) });
+    const result = await storeDataset(h.ingest, dataset, { sopInstanceUid, ...(spec.sopClassUid ? { sopClassUid: spec.sopClassUid } : {}) }, { kind: 'dimse', aet: spec.sourceAet ?? 'MEDIUM' });
     const bytes = readFileSync(result.spoolPath);
     const [row] = (await h.db.query(`SELECT id::text FROM instance WHERE sop_instance_uid = $1 AND is_current`, [sopInstanceUid])) as { id: string }[];
     const blobKey = await upload(h, row!.id, result.spoolPath, bytes);
@@ -131,6 +134,12 @@ export async function drainOutbox(h: LifecycleHarness, topics: readonly string[]
     await h.db.query(`UPDATE outbox SET done_at = now() WHERE id = $1`, [row.id]);
   }
   return rows.length;
+}
+
+/** Puts an object in a tier behind the lifecycle's back: the blob in the store and the index row alike. */
+export async function setTier(h: LifecycleHarness, o: { id: string; blobKey: string }, tier: 'Hot' | 'Cool' | 'Cold' | 'Archive'): Promise<void> {
+  await h.blob.setAccessTier(o.blobKey, tier);
+  await h.db.query(`UPDATE instance SET access_tier = $2 WHERE id = $1`, [o.id, tier]);
 }
 
 /** An object's tier and rehydration state as the index has them. */

@@ -7,8 +7,9 @@ export interface PrefetchSubject {
 }
 
 /**
- * What a prior's series must have to be brought back: a modality among `modalities` or a body part
- * among `bodyParts` (ignoring case). Both empty: any series.
+ * What a prior study must have, in any one of its series, to be brought back (whole): a series'
+ * modality among `modalities` or its body part among `bodyParts` (ignoring case). Both empty: any
+ * study.
  */
 export interface PriorCriteria {
   readonly modalities: string[];
@@ -18,7 +19,7 @@ export interface PriorCriteria {
 /**
  * The criteria VNA_LIFECYCLE_PREFETCH_MATCH sets for a trigger. 'body-part' falls back to the
  * modalities when the trigger names no body part (an order without OBR-15.4); a trigger naming
- * neither (a pre-admit, say) matches any prior whatever the setting.
+ * neither (a pre-admit, say) matches any prior study whatever the setting.
  */
 export function priorCriteria(match: PrefetchMatch, t: PrefetchSubject): PriorCriteria {
   const modalities = [...t.modalities];

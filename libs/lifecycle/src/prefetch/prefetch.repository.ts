@@ -56,11 +56,13 @@ export class PrefetchRepository {
   }
 
   /**
-   * The patient's priors (current objects of the studies of every index patient row that is this
-   * patient now) of the last `years`, not rehydrating, in series of one of the criteria's
-   * modalities or body parts (series.body_part, Body Part Examined as received, compared trimmed
-   * and upper-cased with the upper-case criteria); any series when both are empty. An empty
-   * issuer matches any (an order without assigning authority).
+   * The patient's prior objects: every current stored object, not rehydrating, of the patient's
+   * relevant prior studies (the studies of every index patient row that is this patient now) of the
+   * last `years`. A study is relevant when any of its series has one of the criteria's modalities or
+   * body parts (series.body_part, Body Part Examined as received, compared trimmed and upper-cased
+   * with the upper-case criteria), and then all of it comes (a CT study's dose report, a series
+   * without Body Part Examined: the reader compares whole studies); any study when both are empty.
+   * An empty issuer matches any (an order without assigning authority).
    */
   async priors(sql: SqlRunner, t: PrefetchTrigger, criteria: PriorCriteria, years: number, now: Date): Promise<Prior[]> {
     return (await sql.query(
@@ -70,7 +72,8 @@ export class PrefetchRepository {
           AND i.is_current AND i.storage_state = 'stored' AND i.blob_key IS NOT NULL AND i.archive_status IS NULL
           AND coalesce(dicom_date(st.study_date), st.created_at::date) >= ($4::timestamptz - make_interval(years => $5))::date
           AND ((cardinality($3::text[]) = 0 AND cardinality($6::text[]) = 0)
-               OR se.modality = ANY($3::text[]) OR upper(btrim(se.body_part)) = ANY($6::text[]))`,
+               OR EXISTS (SELECT 1 FROM series m WHERE m.study_fk = st.id
+                             AND (m.modality = ANY($3::text[]) OR upper(btrim(m.body_part)) = ANY($6::text[]))))`,
       [t.patientId, t.issuer, criteria.modalities, now, years, criteria.bodyParts],
     )) as Prior[];
   }

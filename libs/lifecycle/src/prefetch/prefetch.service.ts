@@ -15,10 +15,11 @@ const LOOKBACK_MS = 2 * 86_400_000;
 
 /**
  * Prefetch of priors: a new order (ORM NW), a pre-admit (ADT^A05) or a scheduled worklist step
- * about to start brings that patient's relevant priors (same modality, same body part, either, or
- * any: VNA_LIFECYCLE_PREFETCH_MATCH, see priorCriteria; last VNA_LIFECYCLE_PREFETCH_YEARS) up to
- * Hot before the exam:
- * Cool and Cold ones at once, Archive ones by rehydration (hours on Azure: hence the lead time).
+ * about to start brings that patient's relevant prior studies (a series of the same modality, the
+ * same body part, either, or any: VNA_LIFECYCLE_PREFETCH_MATCH, see priorCriteria; last
+ * VNA_LIFECYCLE_PREFETCH_YEARS), each whole (every series, so a dose report or a series without
+ * Body Part Examined comes with it), up to Hot before the exam:
+ * Cool and Cold objects at once, Archive ones by rehydration (hours on Azure: hence the lead time).
  */
 @Injectable()
 export class PrefetchService {

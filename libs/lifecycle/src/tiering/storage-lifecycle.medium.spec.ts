@@ -8,7 +8,7 @@ import { toProblem } from '#vna/http';
 import { Hl7InboundModule, Hl7InboundService } from '#vna/hl7';
 import { IdentityModule } from '#vna/identity';
 import { MetricsService } from '#vna/observability';
-import { indexTier, type LifecycleHarness, startLifecycle, storeStudy } from '../../../../test/support/lifecycle-medium.js';
+import { indexTier, type LifecycleHarness, setTier, startLifecycle, storeStudy } from '../../../../test/support/lifecycle-medium.js';
 import { type MediumEnv, mediumEnv } from '../../../../test/support/medium.js';
 import { adt } from '../../../../test/support/identity-medium.js';
 import { parseAck } from '../../../../test/support/mllp.js';
@@ -286,15 +286,24 @@ describe('prefetch', () => {
   });
 });
 
+/** X-Ray Radiation Dose SR Storage: a CT study's dose report. */
+const XRAY_DOSE_SR = '1.2.840.10008.5.1.4.1.1.88.67';
+
 /**
- * Matching by body part (the order's OBR-15.4 against the series' Body Part Examined), each setting
- * on an archive of its own (the setting is read at start): a patient with CHEST CT, KNEE MR and
- * HEAD CT priors in Cool; an order for a CHEST MR; another patient's MR order naming no body part.
+ * Matching of prior studies (VNA_LIFECYCLE_PREFETCH_MATCH), each setting on an archive of its own
+ * (the setting is read at start): a patient with CHEST CT, KNEE MR and HEAD CT prior studies in
+ * Cool, the CHEST CT study with a second series, its dose report (modality SR, no Body Part
+ * Examined), which comes with its study (a reader compares whole studies) and only with it; an order
+ * for a CHEST MR, one for a CHEST CT, another patient's MR order naming no body part.
  */
 describe.each([
-  ['body-part', { chestMr: ['CHEST CT'], mrWithoutBodyPart: ['KNEE MR'] }],
-  ['modality-or-body-part', { chestMr: ['CHEST CT', 'KNEE MR'], mrWithoutBodyPart: ['KNEE MR'] }],
-] as const)('prefetch with VNA_LIFECYCLE_PREFETCH_MATCH=%s', (match, expected) => {
+  ['modality', { chestMr: ['KNEE MR'], chestCt: ['CHEST CT', 'CHEST CT dose SR', 'HEAD CT'], mrWithoutBodyPart: ['KNEE MR'] }],
+  ['body-part', { chestMr: ['CHEST CT', 'CHEST CT dose SR'], chestCt: ['CHEST CT', 'CHEST CT dose SR'], mrWithoutBodyPart: ['KNEE MR'] }],
+  [
+    'modality-or-body-part',
+    { chestMr: ['CHEST CT', 'CHEST CT dose SR', 'KNEE MR'], chestCt: ['CHEST CT', 'CHEST CT dose SR', 'HEAD CT'], mrWithoutBodyPart: ['KNEE MR'] },
+  ],
+] as const)('prefetch of whole prior studies with VNA_LIFECYCLE_PREFETCH_MATCH=%s', (match, expected) => {
   let envB: MediumEnv;
   let hb: LifecycleHarness;
 
@@ -309,24 +318,32 @@ describe.each([
     await envB?.cleanup();
   });
 
-  /** CHEST CT (its Body Part Examined in mixed case, as some modalities send it), KNEE MR, HEAD CT, all in Cool. */
+  /**
+   * One object per series, all in Cool: the CHEST CT study's image series (its Body Part Examined in
+   * mixed case, as some modalities send it) and dose report series, the KNEE MR study, the HEAD CT study.
+   */
   async function priors(patientId: string): Promise<Map<string, { id: string; blobKey: string }>> {
-    const out = new Map<string, { id: string; blobKey: string }>();
-    for (const [name, modality, bodyPart] of [
-      ['CHEST CT', 'CT', 'Chest'],
-      ['KNEE MR', 'MR', 'KNEE'],
-      ['HEAD CT', 'CT', 'HEAD'],
-    ] as const) {
-      const o = (await storeStudy(hb, { patientId, issuer: 'NORTHSIDE', modality, bodyPart, studyDate: '20260301' })).objects[0]!;
-      await hb.blob.setAccessTier(o.blobKey, 'Cool');
-      await hb.db.query(`UPDATE instance SET access_tier = 'Cool' WHERE id = $1`, [o.id]);
-      out.set(name, o);
-    }
+    const at = { patientId, issuer: 'NORTHSIDE', studyDate: '20260301' };
+    const chest = await storeStudy(hb, { ...at, modality: 'CT', bodyPart: 'Chest' });
+    const out = new Map<string, { id: string; blobKey: string }>([
+      ['CHEST CT', chest.objects[0]!],
+      ['CHEST CT dose SR', (await storeStudy(hb, { ...at, studyUid: chest.studyUid, modality: 'SR', sopClassUid: XRAY_DOSE_SR })).objects[0]!],
+      ['KNEE MR', (await storeStudy(hb, { ...at, modality: 'MR', bodyPart: 'KNEE' })).objects[0]!],
+      ['HEAD CT', (await storeStudy(hb, { ...at, modality: 'CT', bodyPart: 'HEAD' })).objects[0]!],
+    ]);
+    for (const o of out.values()) await setTier(hb, o, 'Cool');
+    const [series] = (await hb.db.query(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE se.body_part IS NULL OR se.body_part = '')::int AS "withoutBodyPart"
+         FROM series se JOIN study st ON st.id = se.study_fk WHERE st.study_uid = $1`,
+      [chest.studyUid],
+    )) as { n: number; withoutBodyPart: number }[];
+    expect(series).toEqual({ n: 2, withoutBodyPart: 1 });
     return out;
   }
 
-  async function order(patientId: string, accession: string, specimenSource: string): Promise<void> {
-    const text = ormO01({ controlId: `PF-${accession}`, accession, patientId, issuer: 'NORTHSIDE', modality: 'MR', procedureCode: 'MRCHEST^MR chest^L', specimenSource, start: '20261201090000' });
+  async function order(patientId: string, accession: string, modality: 'MR' | 'CT', specimenSource: string): Promise<void> {
+    const procedureCode = modality === 'MR' ? 'MRCHEST^MR chest^L' : 'CTCHEST^CT chest without contrast^L';
+    const text = ormO01({ controlId: `PF-${accession}`, accession, patientId, issuer: 'NORTHSIDE', modality, procedureCode, specimenSource, start: '20261201090000' });
     const ack = parseAck((await hb.module.get(Hl7InboundService).receive({ payload: Buffer.from(text, 'utf8'), receivedAt: new Date(), peer: '127.0.0.1:40000' })).ack.toString('utf8'));
     expect(ack.code).toBe('AA');
   }
@@ -342,9 +359,9 @@ describe.each([
     return names;
   }
 
-  it(`an order for a CHEST MR (OBR-15.4 CHEST) brings ${expected.chestMr.join(' and ')} up to Hot; the others stay in Cool`, async () => {
+  it(`an order for a CHEST MR (OBR-15.4 CHEST) brings ${expected.chestMr.join(', ')} up to Hot; the others stay in Cool`, async () => {
     const objects = await priors('PF-BP-1');
-    await order('PF-BP-1', 'ACC-PF-BP-1', '^^^chest&Chest&L');
+    await order('PF-BP-1', 'ACC-PF-BP-1', 'MR', '^^^chest&Chest&L');
     const run = await hb.prefetch.run();
     expect(run).toEqual({ triggers: 1, objects: expected.chestMr.length });
     const [trigger] = (await hb.db.query(`SELECT modalities, body_parts FROM prefetch_trigger WHERE patient_id = 'PF-BP-1'`)) as { modalities: string[]; body_parts: string[] }[];
@@ -352,9 +369,19 @@ describe.each([
     expect(await hot(objects)).toEqual(expected.chestMr);
   });
 
+  it(`an order for a CHEST CT brings the whole CHEST CT study, its dose report too (${expected.chestCt.join(', ')}), up to Hot; the others stay in Cool`, async () => {
+    const objects = await priors('PF-BP-3');
+    await order('PF-BP-3', 'ACC-PF-BP-3', 'CT', '^^^CHEST');
+    const run = await hb.prefetch.run();
+    expect(run).toEqual({ triggers: 1, objects: expected.chestCt.length });
+    const [trigger] = (await hb.db.query(`SELECT modalities, body_parts FROM prefetch_trigger WHERE patient_id = 'PF-BP-3'`)) as { modalities: string[]; body_parts: string[] }[];
+    expect(trigger).toEqual({ modalities: ['CT'], body_parts: ['CHEST'] });
+    expect(await hot(objects)).toEqual(expected.chestCt);
+  });
+
   it(`an MR order naming no body part matches by modality: ${expected.mrWithoutBodyPart.join(', ')}`, async () => {
     const objects = await priors('PF-BP-2');
-    await order('PF-BP-2', 'ACC-PF-BP-2', '');
+    await order('PF-BP-2', 'ACC-PF-BP-2', 'MR', '');
     const run = await hb.prefetch.run();
     expect(run).toEqual({ triggers: 1, objects: expected.mrWithoutBodyPart.length });
     const [trigger] = (await hb.db.query(`SELECT body_parts FROM prefetch_trigger WHERE patient_id = 'PF-BP-2'`)) as { body_parts: string[] }[];
