@@ -8,6 +8,7 @@ import {
   type RegistryIdentifier,
   type RegistryPatientState,
   type RegistryStatus,
+  sameIdentity,
 } from './registry.model.js';
 
 interface PatientRow {
@@ -71,6 +72,14 @@ const FIND_IDENTIFIERS = `SELECT i.registry_patient_fk, i.patient_id, i.issuer, 
     FROM registry_identifier i JOIN registry_patient p ON p.id = i.registry_patient_fk
    WHERE (i.issuer, i.patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
+/** A record's identifiers (in PID-3 order) as a JSON array of IdentifierRow, for a query over registry_patient p. */
+const IDENTIFIERS_JSON = `COALESCE((
+    SELECT json_agg(json_build_object('registry_patient_fk', i.registry_patient_fk::text, 'patient_id', i.patient_id, 'issuer', i.issuer,
+                                      'type_code', i.type_code, 'position', i.position, 'status', i.status) ORDER BY i.position, i.id)
+      FROM registry_identifier i WHERE i.registry_patient_fk = p.id), '[]')`;
+
+type LockedRow = PatientRow & { identifiers: IdentifierRow[]; snapshot_version: number };
+
 type MatchRow = IdentifierRow & { patient_status: RegistryStatus; patient_version: number };
 
 function matchOf(r: MatchRow): IdentifierMatch {
@@ -99,21 +108,46 @@ export class RegistryRepository {
   }
 
   /**
-   * `lockIdentities` and `findIdentifiers` in one statement. The statement's snapshot may predate
-   * the locks (taken while it runs), so its matches are as of then: callers check them against the
-   * records' versions once those are locked (every change of a record or its identifiers raises
-   * its version), and look again, now under the locks, for identifiers it did not find.
+   * `lockIdentities`, `findIdentifiers` and `lockStates` of the records found, in one statement
+   * (an ADT update's common case: one round trip instead of three). The statement's snapshot may
+   * predate the locks (taken while it runs), so its matches are as of then: each match carries its
+   * record's version as of that snapshot, each state the version once locked (the latest
+   * committed); callers compare the two (every change of a record or its identifiers raises its
+   * version) and look again, now under the locks, for identifiers it did not find.
    */
-  async lockAndFindIdentifiers(tx: SqlRunner, ids: readonly { patientId: string; issuer: string }[]): Promise<IdentifierMatch[]> {
-    if (ids.length === 0) return [];
+  async lockFindAndLockStates(
+    tx: SqlRunner,
+    ids: readonly { patientId: string; issuer: string }[],
+  ): Promise<{ matches: IdentifierMatch[]; states: Map<string, RegistryPatientState> }> {
+    if (ids.length === 0) return { matches: [], states: new Map() };
     const keys = [...new Set(ids.map(identityKey))].sort();
-    // `locked` drives a LEFT JOIN, so that its locks are taken even when nothing is found.
-    const rows: (MatchRow | { registry_patient_fk: null })[] = await tx.query(
-      `WITH locked AS MATERIALIZED (SELECT count(pg_advisory_xact_lock(7342, hashtext(k))) AS locks FROM (SELECT k FROM unnest($3::text[]) k ORDER BY k) keys)
-       SELECT locked.locks, f.* FROM locked LEFT JOIN (${FIND_IDENTIFIERS}) f ON true`,
+    // `locked` is the outer side of the final LEFT JOIN: its advisory locks come first (the lock
+    // order) and are taken even when nothing is found; the records' row locks follow in id order.
+    const rows: (LockedRow | { id: null })[] = await tx.query(
+      `WITH locked AS MATERIALIZED (SELECT count(pg_advisory_xact_lock(7342, hashtext(k))) AS locks FROM (SELECT k FROM unnest($3::text[]) k ORDER BY k) keys),
+       found AS MATERIALIZED (SELECT f.registry_patient_fk, f.patient_version FROM locked LEFT JOIN (${FIND_IDENTIFIERS}) f ON true),
+       states AS MATERIALIZED (
+         SELECT p.*, f.snapshot_version, ${IDENTIFIERS_JSON} AS identifiers
+           FROM registry_patient p JOIN (SELECT registry_patient_fk, min(patient_version) AS snapshot_version FROM found GROUP BY 1) f ON f.registry_patient_fk = p.id
+          ORDER BY p.id FOR UPDATE OF p)
+       SELECT locked.locks, states.* FROM locked LEFT JOIN states ON true`,
       [ids.map((i) => i.issuer), ids.map((i) => i.patientId), keys],
     );
-    return rows.filter((r): r is MatchRow => r.registry_patient_fk !== null).map(matchOf);
+    const matches: IdentifierMatch[] = [];
+    const states = new Map<string, RegistryPatientState>();
+    for (const row of rows) {
+      if (row.id === null) continue;
+      const { identifiers, snapshot_version, ...p } = row;
+      const state = stateOf(p, identifiers);
+      states.set(state.id, state);
+      // The identifiers are as of the snapshot, like the matches of findIdentifiers.
+      for (const identifier of state.identifiers) {
+        if (ids.some((c) => sameIdentity(c, identifier))) {
+          matches.push({ identifier, patientFk: state.id, patientStatus: p.status, patientVersion: snapshot_version });
+        }
+      }
+    }
+    return { matches, states };
   }
 
   async findIdentifiers(tx: SqlRunner, ids: readonly { patientId: string; issuer: string }[]): Promise<IdentifierMatch[]> {
@@ -149,10 +183,7 @@ export class RegistryRepository {
     if (ids.length === 0) return [];
     // One round trip: each record with its identifiers (in PID-3 order).
     const patients: (PatientRow & { identifiers: IdentifierRow[] })[] = await tx.query(
-      `SELECT p.*, COALESCE((
-                SELECT json_agg(json_build_object('registry_patient_fk', i.registry_patient_fk::text, 'patient_id', i.patient_id, 'issuer', i.issuer,
-                                                  'type_code', i.type_code, 'position', i.position, 'status', i.status) ORDER BY i.position, i.id)
-                  FROM registry_identifier i WHERE i.registry_patient_fk = p.id), '[]') AS identifiers
+      `SELECT p.*, ${IDENTIFIERS_JSON} AS identifiers
          FROM registry_patient p WHERE p.id = ANY($1::bigint[]) ORDER BY p.id${lock ? ' FOR UPDATE OF p' : ''}`,
       [ids],
     );

@@ -41,14 +41,15 @@ export class RegistryService {
   ) {}
 
   async createOrUpdate(tx: SqlRunner, command: PatientCommand, audit: ChangeAudit): Promise<RegistryOutcome> {
-    // The identities' locks and what the registry knows of them, in one statement: an identifier not
-    // found is looked for again under the locks (it may have been added while they were awaited).
-    const first = await this.registry.lockAndFindIdentifiers(tx, command.identifiers);
-    const allFound = command.identifiers.every((c) => first.some((m) => sameIdentity(m.identifier, c)));
-    const found = allFound ? first : await this.registry.findIdentifiers(tx, command.identifiers);
-    // Lock the records found; none can change until this commits. One changed meanwhile (a merge or
-    // identifier change under another of its identifiers: its version moved) is read again.
-    const locked = await this.registry.lockStates(tx, found.map((m) => m.patientFk));
+    // The identities' locks, what the registry knows of them and the records found, locked, in one
+    // statement: an identifier not found is looked for again under the locks (it may have been
+    // added while they were awaited), and the records then found are locked.
+    const first = await this.registry.lockFindAndLockStates(tx, command.identifiers);
+    const allFound = command.identifiers.every((c) => first.matches.some((m) => sameIdentity(m.identifier, c)));
+    const found = allFound ? first.matches : await this.registry.findIdentifiers(tx, command.identifiers);
+    const locked = allFound ? first.states : await this.registry.lockStates(tx, found.map((m) => m.patientFk));
+    // None of the records can change until this commits. One that changed before it was locked (a
+    // merge or identifier change under another of its identifiers: its version moved) is read again.
     const unchanged = found.every((m) => locked.get(m.patientFk)?.version === m.patientVersion);
     const matches = unchanged ? found : await this.registry.findIdentifiers(tx, command.identifiers);
     for (const m of matches) {
