@@ -47,7 +47,9 @@ const DOCS: Record<string, string> = {
   status: 'available, or entered-in-error (every instance rejected)',
   'basedon:identifier': 'accession number or placer order number of the linked order',
   endpoint: 'Endpoint/wado-rs',
-  name: 'starts any part of the name, case-insensitive; :exact for the whole name',
+  name: 'starts the family, given or middle name, ignoring case and accents; :exact for the whole name (parts separated by spaces)',
+  family: 'starts the family name, ignoring case and accents; :exact for the family name as it is',
+  given: 'starts the given or middle name, ignoring case and accents; :exact for either as it is',
 };
 
 /** Where a resource type documents a parameter its own way. */

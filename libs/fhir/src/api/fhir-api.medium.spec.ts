@@ -1,14 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Bundle, CapabilityStatement, ImagingStudy, OperationOutcome, Patient, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { Hl7InboundModule, Hl7InboundService } from '#vna/hl7';
 import { IdentityModule, MergeService, PatientsService, ReconciliationService } from '#vna/identity';
 import { Tag } from '#vna/dicom';
+import { type SqlRunner, withTransaction } from '#vna/persistence';
 import { adt, type IdentityHarness, send, storeStudy } from '../../../../test/support/identity-medium.js';
 import { type MediumEnv, mediumEnv, startArchive, storeDataset, imageDataset, uid } from '../../../../test/support/medium.js';
 import { r4Issues } from '../../../../test/support/fhir-ehr.js';
 import { ormO01 } from '../../../../test/support/worklist.js';
 import { FhirApiModule } from '../fhir.module.js';
 import { FhirApiService } from './fhir-api.service.js';
+import { FhirSearchRepository } from './fhir-search.repository.js';
 import { toOperationOutcome } from './operation-outcome.js';
 
 /**
@@ -19,6 +21,7 @@ import { toOperationOutcome } from './operation-outcome.js';
 let env: MediumEnv;
 let h: IdentityHarness;
 let api: FhirApiService;
+let search: FhirSearchRepository;
 const BASE = 'https://vna.example/fhir/R4';
 const s1 = { studyUid: '' };
 const s2 = { studyUid: '' };
@@ -39,6 +42,7 @@ beforeAll(async () => {
     patients: archive.module.get(PatientsService),
   };
   api = archive.module.get(FhirApiService);
+  search = archive.module.get(FhirSearchRepository);
   for (const pid of ['PID|1||FA-1^^^HOSP^MR||Alpha^Anna||19800101|F', 'PID|1||FB-1^^^HOSP^MR||Beta^Bob||19900202|M']) {
     expect((await send(h, adt('A01', [pid]))).code).toBe('AA');
   }
@@ -350,5 +354,81 @@ describe('FHIR R4 API', () => {
     const ids = (((await get(`ServiceRequest?patient=${regA}`)) as Bundle).entry ?? []).map((e) => e.resource!.id!).sort();
     expect(ids).toEqual(['ACC-1', 'ORD-IP', 'ORD-CM', 'ORD-CA', 'ORD-DC'].map((a) => orders[a]!).sort());
     expect(((await get(`ServiceRequest?patient=${regB}`)) as Bundle).total).toBe(0);
+  });
+
+  it('matches name, family and given at the start of a part, ignoring case and accents, for registry and index patients; :exact as it is', async () => {
+    // A registry patient (ADT) and a patient only the index knows (a study), both with accents and a middle name.
+    expect((await send(h, adt('A01', ['PID|1||FN-1^^^HOSP^MR||Núñez^José^María']))).code).toBe('AA');
+    const sop = uid();
+    await storeDataset(
+      h.ingest,
+      imageDataset({
+        studyUid: uid(),
+        seriesUid: uid(),
+        sopInstanceUid: sop,
+        extra: [
+          { tag: Tag.PatientID, vr: 'LO', value: 'UNK-Z' },
+          { tag: Tag.IssuerOfPatientID, vr: 'LO', value: 'HOSP' },
+          { tag: Tag.PatientName, vr: 'PN', value: 'Müller^Zoë^Inès' },
+        ],
+      }),
+      { sopInstanceUid: sop },
+    );
+    const regN = `r${((await h.db.query(`SELECT registry_patient_fk::text AS id FROM registry_identifier WHERE patient_id = 'FN-1'`)) as { id: string }[])[0]!.id}`;
+    const idxZ = ((await get('Patient?identifier=UNK-Z')) as Bundle).entry?.[0]?.resource?.id ?? '';
+    expect(idxZ).toMatch(/^p\d+$/);
+    const ids = async (path: string): Promise<string[]> => (((await get(path)) as Bundle).entry ?? []).map((e) => e.resource!.id!).sort();
+    // Family, given and middle name, each from its start; case and accents folded on both sides.
+    for (const q of ['name=nunez', 'name=NÚÑ', 'name=jose', 'name=maria', 'name=Núñez^J', 'family=nun', 'given=JOSÉ', 'given=mar']) expect({ q, ids: await ids(`Patient?${q}`) }).toEqual({ q, ids: [regN] });
+    for (const q of ['name=muller', 'name=MÜLLER', 'name=zoe', 'name=INES', 'family=mül', 'given=Zoe', 'given=ine']) expect({ q, ids: await ids(`Patient?${q}`) }).toEqual({ q, ids: [idxZ] });
+    // Not the middle of a part, not a family name with a '^', not the given name as family.
+    for (const q of ['name=ller', 'name=unez', 'family=jose', 'family=Müller^Zoë', 'given=muller', 'given=Müller^Zoë']) expect({ q, ids: await ids(`Patient?${q}`) }).toEqual({ q, ids: [] });
+    // Several values are ORed; repeated parameters ANDed.
+    expect(await ids(`Patient?name=${encodeURIComponent('nunez,zoe')}`)).toEqual([regN, idxZ].sort());
+    expect(await ids('Patient?family=muller&given=zoe')).toEqual([idxZ]);
+    expect(await ids('Patient?family=muller&given=jose')).toEqual([]);
+    // :exact compares the name as it is (case and accents count): the whole name with its parts separated by spaces.
+    expect(await ids(`Patient?name:exact=${encodeURIComponent('Núñez José María')}`)).toEqual([regN]);
+    expect(await ids(`Patient?name:exact=${encodeURIComponent('Nunez Jose Maria')}`)).toEqual([]);
+    expect(await ids(`Patient?family:exact=${encodeURIComponent('Müller')}`)).toEqual([idxZ]);
+    expect(await ids('Patient?family:exact=Muller')).toEqual([]);
+    expect(await ids('Patient?family:exact=Mü')).toEqual([]);
+    expect(await ids(`Patient?given:exact=${encodeURIComponent('María')}`)).toEqual([regN]);
+    expect(await ids('Patient?given:exact=maría')).toEqual([]);
+    // Modifiers other than :exact on the name parameters, and :exact elsewhere, are refused.
+    for (const q of ['name:contains=ll', 'family:missing=true', 'birthdate:exact=1980', 'gender:exact=male']) {
+      expect({ q, status: (await fails(`Patient?${q}`)).status }).toEqual({ q, status: 400 });
+    }
+  });
+
+  it('searches names through the folded name indexes of both patient tables, also in a generic plan of the prepared statement', async () => {
+    // The statement the API runs, planned as a prepared statement's generic plan (no values known):
+    // each name part must be an index range scan (the query's expressions match the indexes').
+    const runner = (search as unknown as { db: SqlRunner }).db;
+    const spy = jest.spyOn(runner, 'query');
+    let calls: unknown[][] = [];
+    try {
+      await get('Patient?name=nunez');
+      calls = [...spy.mock.calls];
+    } finally {
+      spy.mockRestore();
+    }
+    const [text, values] = calls[0] as [string, unknown[]];
+    expect(text).toMatch(/search_fold/);
+    const literals = values.map((v) => (typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`)).join(', ');
+    const plan = await withTransaction(h.db, async (sql) => {
+      await sql.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+      await sql.query(`SET LOCAL enable_seqscan = off`);
+      await sql.query(`PREPARE fhir_name_plan AS ${text}`);
+      try {
+        return JSON.stringify(await sql.query(`EXPLAIN (FORMAT JSON) EXECUTE fhir_name_plan(${literals})`));
+      } finally {
+        await sql.query(`DEALLOCATE fhir_name_plan`);
+      }
+    });
+    const indexes = [...plan.matchAll(/"Index Name":"([a-z_]+)"/g)].map((m) => m[1]);
+    for (const table of ['patient', 'registry_patient']) {
+      for (const part of ['name', 'given', 'middle']) expect(indexes).toContain(`${table}_${part}_fold`);
+    }
   });
 });

@@ -12,7 +12,7 @@ import { StudySnapshotRepository } from '../mapping/study-snapshot.repository.js
 import { wadoBaseUrl } from '../publish/imaging-study.publisher.js';
 import { capabilityStatement, IMAGING_STUDY_SEARCH, PATIENT_SEARCH, SERVICE_REQUEST_SEARCH } from './capability-statement.js';
 import { FhirSearchRepository } from './fhir-search.repository.js';
-import { dateCondition, likePrefix, orValues, parseDate, parseReference, parseToken } from './search-values.js';
+import { dateCondition, orValues, parseDate, parseReference, parseToken } from './search-values.js';
 
 /** One FHIR request, without HTTP: the path below the base, the query, and the base URL for links. */
 export interface FhirApiRequest {
@@ -313,7 +313,22 @@ export class FhirApiService {
     if (modifier !== undefined && !(modifier === 'exact' && ['name', 'family', 'given'].includes(base))) {
       throw new FhirError('invalid', `Patient search parameter ${name} is not supported (see /metadata)`);
     }
-    const text = (expr: string, v: string): string => (modifier === 'exact' ? `${expr} = ${p.add(v)}` : `upper(${expr}) LIKE upper(${p.add(likePrefix(v))})`);
+    const exact = modifier === 'exact';
+    // A name part (an expression over `name`) starting with the value, case and accent folded (R4
+    // 3.1.1.4.8): a range over the part's index (migration PatientNameSearch), so also in a generic
+    // plan of the prepared statement; :exact adds the case-sensitive equality to the same range.
+    const starts = (part: string, value: string): string => {
+      const key = `search_fold(${part}) COLLATE "C"`;
+      return `(${key} >= search_fold(${value}::text) AND ${key} < search_fold(${value}::text) || chr(1114111))`;
+    };
+    const family = (v: string): string => {
+      // The family name is the start of the whole PN, up to its first '^' (a value with one matches none).
+      if (v.includes('^')) return 'false';
+      const value = p.add(v);
+      return exact ? `(${starts('name', value)} AND split_part(name, '^', 1) = ${value})` : starts('name', value);
+    };
+    const given = (value: string): string =>
+      [2, 3].map((n) => (exact ? `(${starts(`split_part(name, '^', ${n})`, value)} AND split_part(name, '^', ${n}) = ${value})` : starts(`split_part(name, '^', ${n})`, value))).join(' OR ');
     switch (base) {
       case '_id':
         return `fid = ANY(${p.add(values)}::text[])`;
@@ -329,18 +344,24 @@ export class FhirApiService {
           }),
         );
       case 'name':
-        // Any part: the start of the family or a given name (DICOM PN components), or of the whole name.
+        // Any part: the start of the family or a given name (DICOM PN components), or of the whole
+        // name. :exact is the whole name, its components separated by spaces (so its first word
+        // starts the PN: the range narrows to those before the equality is tested).
         return any(
-          values.map((v) =>
-            modifier === 'exact'
-              ? `replace(rtrim(name, '^'), '^', ' ') = ${p.add(v)}`
-              : `(${[`name`, `split_part(name, '^', 2)`, `split_part(name, '^', 3)`].map((e) => text(e, v)).join(' OR ')})`,
-          ),
+          values.map((v) => {
+            if (!exact) {
+              const value = p.add(v);
+              return `(${starts('name', value)} OR ${given(value)})`;
+            }
+            const equal = `replace(rtrim(name, '^'), '^', ' ') = ${p.add(v)}`;
+            const first = v.split(' ')[0]!;
+            return first ? `(${starts('name', p.add(first))} AND ${equal})` : `(${equal})`;
+          }),
         );
       case 'family':
-        return any(values.map((v) => text(`split_part(name, '^', 1)`, v)));
+        return any(values.map(family));
       case 'given':
-        return any(values.map((v) => `(${text(`split_part(name, '^', 2)`, v)} OR ${text(`split_part(name, '^', 3)`, v)})`));
+        return any(values.map((v) => `(${given(p.add(v))})`));
       case 'birthdate':
         return any(values.map((v) => dateCondition('birth_date', parseDate(v), (x) => p.add(x))));
       case 'gender': {
@@ -373,7 +394,10 @@ function params(query: FhirApiRequest['query']): [string, readonly string[]][] {
 
 function paging(query: FhirApiRequest['query'], supported: Record<string, string>, include?: string): { count: number; offset: number; include: boolean } {
   for (const name of Object.keys(query)) {
-    if (!COMMON.has(name) && !(name in supported)) throw new FhirError('invalid', `search parameter ${name} is not supported (see /metadata)`);
+    // A string parameter also takes :exact (R4 3.1.1.5.5); the resource's own check says which ones.
+    const [base, modifier] = name.split(':') as [string, string | undefined];
+    const exact = modifier === 'exact' && (supported as Record<string, string>)[base] === 'string';
+    if (!COMMON.has(name) && !(name in supported) && !exact) throw new FhirError('invalid', `search parameter ${name} is not supported (see /metadata)`);
   }
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = single(query, name);

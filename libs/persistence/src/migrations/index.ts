@@ -18,6 +18,7 @@ import { CorrectionsIocm1732800000000 } from './1732800000000-corrections-iocm.j
 import { OrderBodyPart1732900000000 } from './1732900000000-order-body-part.js';
 import { PrefetchBodyParts1732900000010 } from './1732900000010-prefetch-body-parts.js';
 import { OrderNumbers1732900000100 } from './1732900000100-order-numbers.js';
+import { PatientNameSearch1732900000200 } from './1732900000200-patient-name-search.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   OrderBodyPart1732900000000,
   PrefetchBodyParts1732900000010,
   OrderNumbers1732900000100,
+  PatientNameSearch1732900000200,
 ];
