@@ -51,14 +51,17 @@ export class FhirSearchRepository {
   }
 
   /**
-   * Study UIDs matching `where` (over `study s JOIN patient p`), newest first, and their total, in
-   * one statement. One row more than the page is read: when it is not there the page is the last
-   * and the total follows from it, so the matches are counted (a second pass over them all) only
-   * when there are more than a page (the ORDER BY is index `study_newest_first`, so a page of a
-   * large result stops early instead of sorting every match).
+   * Study UIDs matching `where` (over `study s JOIN patient p`, joined only when a condition names
+   * `p`), newest first, and their total, in one statement. One row more than the page is read: when
+   * it is not there the page is the last and the total follows from it, so the matches are counted
+   * (a second pass over them all) only when there are more than a page (the ORDER BY is index
+   * `study_newest_first`, so a page of a large result stops early instead of sorting every match).
    */
   async studies(where: readonly string[], p: SqlParams, count: number, offset: number): Promise<Page<string>> {
-    const from = `FROM study s JOIN patient p ON p.id = s.patient_fk ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    // Every study has its patient (a NOT NULL foreign key): the join only serves conditions on `p`,
+    // and without them page and count read the study rows alone.
+    const patient = where.some((w) => /\bp\./.test(w)) ? 'JOIN patient p ON p.id = s.patient_fk' : '';
+    const from = `FROM study s ${patient} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
     const n = p.add(count);
     const o = p.add(offset);
     const [row] = (await this.db.query(
