@@ -75,6 +75,14 @@ export class BenchArchive {
   readonly aet = 'VNA';
   readonly apiKey = TEST_API_KEYS.admin;
 
+  /** The PostgreSQL processes working for this archive: its database's backends and the server's WAL writer, checkpointer and background writer. */
+  async postgresPids(): Promise<number[]> {
+    const rows = await this.sql<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE (datname = current_database() AND pid <> pg_backend_pid()) OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
+    );
+    return rows.map((r) => r.pid);
+  }
+
   async sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pool.query(text, params)).rows as T[];
   }

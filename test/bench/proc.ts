@@ -133,9 +133,15 @@ export class CpuMeter {
   private readonly machine0: { busy: number; total: number };
   private readonly clients0: number;
 
+  /**
+   * `postgresPids`: only these PostgreSQL processes count (the archive's own backends and the WAL
+   * writer, say), so that other work on a shared server does not show as the archive's; without
+   * it, every postgres process on the machine counts.
+   */
   constructor(
     private readonly archivePid: number,
     private readonly azuritePid: number | undefined,
+    private readonly postgresPids?: readonly number[],
   ) {
     this.archive0 = cpuSeconds(archivePid);
     this.azurite0 = azuritePid ? cpuSeconds(azuritePid) : 0;
@@ -144,9 +150,11 @@ export class CpuMeter {
     this.clients0 = reapedChildrenCpuSeconds(process.pid) + ownCpuSeconds(process.pid);
   }
 
-  read(): CpuUse {
+  /** `postgresPids`: the archive's PostgreSQL processes now (added to those given at the start, when given). */
+  read(postgresPids?: readonly number[]): CpuUse {
+    const counted = this.postgresPids ? new Set([...this.postgresPids, ...(postgresPids ?? [])]) : undefined;
     let postgres = 0;
-    for (const [pid, s] of cpuByCommand('postgres')) postgres += s - (this.postgres0.get(pid) ?? 0);
+    for (const [pid, s] of cpuByCommand('postgres')) if (!counted || counted.has(pid)) postgres += s - (this.postgres0.get(pid) ?? 0);
     const machine = machineCpu();
     const archive = cpuSeconds(this.archivePid) - this.archive0;
     const azurite = this.azuritePid ? cpuSeconds(this.azuritePid) - this.azurite0 : 0;

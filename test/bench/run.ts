@@ -410,16 +410,28 @@ class Bench {
         const rates: number[] = [];
         const p50: number[] = [];
         const p99: number[] = [];
+        const cpu: CpuUse[] = [];
         for (let r = 1; r <= this.o.runs; r++) {
           await a.profileMark('-');
+          const meter = new CpuMeter(a.pid, undefined, await a.postgresPids());
           const run = await a08Run(port, 'HB', patients, connections, perConnection, `${label}r${r}`);
+          cpu.push(meter.read(await a.postgresPids()));
           if (r === this.o.runs) await this.profile(a, `hl7-a08-${label}`);
           if (run.rejected) this.note(`ADT^A08 ${label} run ${r}: ${run.rejected} of ${run.messages} not AA`);
           rates.push(run.messages / run.seconds);
           p50.push(percentile(run.latenciesMs, 50));
           p99.push(percentile(run.latenciesMs, 99));
-          log(`ADT^A08 ${connections} connection(s) run ${r}/${this.o.runs}: ${run.messages} in ${run.seconds.toFixed(2)} s, ${(run.messages / run.seconds).toFixed(0)} msg/s, ACK p50 ${fmt(p50.at(-1)!)} ms p99 ${fmt(p99.at(-1)!)} ms`);
+          const use = cpu.at(-1)!;
+          log(
+            `ADT^A08 ${connections} connection(s) run ${r}/${this.o.runs}: ${run.messages} in ${run.seconds.toFixed(2)} s, ${(run.messages / run.seconds).toFixed(0)} msg/s, ACK p50 ${fmt(p50.at(-1)!)} ms p99 ${fmt(p99.at(-1)!)} ms, ` +
+              `CPU s archive ${use.archive.toFixed(2)} postgres ${use.postgres.toFixed(2)} sender ${use.clients.toFixed(2)} other ${use.other.toFixed(2)}, machine ${use.machineBusy.toFixed(1)} of ${use.machineTotal.toFixed(1)}`,
+          );
         }
+        const perMessage = (f: (c: CpuUse) => number): number[] => cpu.map((c) => (1000 * f(c)) / (perConnection * connections));
+        this.results.add('hl7', `a08_${label}_cpu_archive_ms_per_msg`, perMessage((c) => c.archive), 'ms', 'archive process CPU per message');
+        this.results.add('hl7', `a08_${label}_cpu_postgres_ms_per_msg`, perMessage((c) => c.postgres), 'ms', "the archive database's postgres backends and the WAL writer, checkpointer and background writer, CPU per message");
+        this.results.add('hl7', `a08_${label}_cpu_sender_ms_per_msg`, perMessage((c) => c.clients), 'ms', 'the benchmark process sending the messages, CPU per message');
+        this.results.add('hl7', `a08_${label}_machine_busy_pct`, cpu.map((c) => (100 * c.machineBusy) / c.machineTotal), '%', `all ${cpus().length} cores`);
         const note = `ADT^A08 over ${connections} MLLP connection(s), ${perConnection} each, next message after the ACK; durable (committed before the ACK)`;
         this.results.add('hl7', `a08_${label}_msg_per_s`, rates, 'msg/s', note);
         this.results.add('hl7', `a08_${label}_ack_p50_ms`, p50, 'ms', 'send to ACK');
@@ -706,8 +718,17 @@ class Bench {
       out.push('', `(d) HL7 v2 over MLLP: ADT^A08, next message after each ACK (median of ${this.o.runs} runs); targets 500 msg/s on 1, 1,500 on 8, p99 under 20 ms`);
       out.push(
         table(
-          ['connections', 'msg/s', 'ACK p50 ms', 'ACK p99 ms'],
-          (['1conn', '8conn'] as const).map((l) => [l.replace('conn', ''), fmt(v('hl7', `a08_${l}_msg_per_s`), 0), fmt(v('hl7', `a08_${l}_ack_p50_ms`), 2), fmt(v('hl7', `a08_${l}_ack_p99_ms`), 2)]),
+          ['connections', 'msg/s', 'ACK p50 ms', 'ACK p99 ms', 'CPU ms/msg: archive', 'postgres', 'sender', 'machine busy'],
+          (['1conn', '8conn'] as const).map((l) => [
+            l.replace('conn', ''),
+            fmt(v('hl7', `a08_${l}_msg_per_s`), 0),
+            fmt(v('hl7', `a08_${l}_ack_p50_ms`), 2),
+            fmt(v('hl7', `a08_${l}_ack_p99_ms`), 2),
+            fmt(v('hl7', `a08_${l}_cpu_archive_ms_per_msg`), 3),
+            fmt(v('hl7', `a08_${l}_cpu_postgres_ms_per_msg`), 3),
+            fmt(v('hl7', `a08_${l}_cpu_sender_ms_per_msg`), 3),
+            `${fmt(v('hl7', `a08_${l}_machine_busy_pct`), 0)}%`,
+          ]),
         ),
       );
       if (r.get('hl7', 'merge_s')) out.push(`A40 merge of a patient with ${fmt(v('hl7', 'merge_instances'), 0)} instances: ${fmt(v('hl7', 'merge_s'))} s to the ACK (target under 1 s)`);
