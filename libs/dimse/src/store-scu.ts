@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { InstanceRow, RetrieveService } from '#vna/archive';
 import { isUncompressedLittleEndian, transcodeLittleEndian } from '#vna/dicom';
-import { association, Client, type CStoreRequestInstance, RawDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
+import { association, Client, type CStoreRequestInstance, FileDataset, RawDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
 import { DimseStatus } from './dimse-status.js';
 
 export interface SubOperationTally {
@@ -32,9 +32,9 @@ export function countResponse(tally: SubOperationTally, uid: string, status: num
 }
 
 /**
- * The objects of a retrieve, written out (egress overlay applied) to a scratch directory, because
- * dcmjs-dimse reads a dataset synchronously at the moment it sends it. One object is in memory at
- * a time; the scratch files go when the retrieve ends.
+ * The objects of a retrieve, written out (egress overlay applied) to a scratch directory, from which
+ * each C-STORE sub-operation streams its dataset (FileDataset: a few PDUs in memory whatever the
+ * object's size). The scratch files go when the retrieve ends.
  */
 export class MaterializedObjects {
   private constructor(
@@ -66,11 +66,16 @@ export class MaterializedObjects {
   /**
    * The C-STORE request for an object, in its stored transfer syntax or, for uncompressed little
    * endian data, in the other one (`sendAs`): headers rewritten, values untouched.
+   *
+   * In its stored syntax (the common case) the dataset streams from the scratch file. Converted to
+   * the other little endian syntax it is built whole in memory when sent (libs/dicom's transcoder
+   * parses a whole buffer), so such an object takes its size in memory while it goes.
    */
   request(instance: InstanceRow, sendAs: string = instance.transferSyntaxUid): CStoreRequestInstance | undefined {
     const path = this.files.get(instance.id);
     if (!path) return undefined;
-    const load = sendAs === instance.transferSyntaxUid ? () => readFileSync(path) : () => transcodeLittleEndian(readFileSync(path), instance.transferSyntaxUid, sendAs);
+    if (sendAs === instance.transferSyntaxUid) return new requests.CStoreRequest(new FileDataset(instance.sopClassUid, instance.sopInstanceUid, sendAs, path));
+    const load = (): Buffer => transcodeLittleEndian(readFileSync(path), instance.transferSyntaxUid, sendAs);
     return new requests.CStoreRequest(new RawDataset(instance.sopClassUid, instance.sopInstanceUid, sendAs, load));
   }
 
