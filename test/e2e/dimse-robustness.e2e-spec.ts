@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,7 +10,7 @@ import { type DicomJson, encodeDataset, IMPLICIT_LE, jsonToElements, Tag, tagToH
 import { RunningArchive } from '../support/archive-process.js';
 import { dcmtk, dcmtkDaemon } from '../support/dcmtk.js';
 import { associateRq, cGetCommand, cStoreCommand, IMPLICIT_VR_LITTLE_ENDIAN, pDataTf, pduHeader, RawPeer } from '../support/dul.js';
-import { datasetBytes, fixtureJson, sha256, uidOf, writeFixture } from '../support/fixtures.js';
+import { datasetBytes, fixtureJson, part10, sha256, uidOf, writeFixture } from '../support/fixtures.js';
 import { freePort } from '../support/test-env.js';
 
 // dcmjs-dimse as the archive loads it: its adapter mends the library's stale command fields, which
@@ -337,6 +337,52 @@ describe('DIMSE robustness: bad input and misbehaving peers (PS3.4 B.2.3, PS3.8 
     } finally {
       await scp.stop();
     }
+  });
+
+  it('moves a 96 MiB object with memory flat (streamed from disk in PDUs, never loaded whole), byte for byte', async () => {
+    // A multi-frame CT written straight to disk: the header, then 96 frames of 1 MiB each, each frame's bytes its own.
+    const json = ct('60', '60');
+    delete json[tagToHex(Tag.PixelData)];
+    json[tagToHex(Tag.Rows)] = { vr: 'US', Value: [512] };
+    json[tagToHex(Tag.Columns)] = { vr: 'US', Value: [1024] };
+    json['00280008'] = { vr: 'IS', Value: [96] };
+    const frame = Buffer.alloc(512 * 1024 * 2);
+    const file = join(work, 'ct-96mib.dcm');
+    const fd = openSync(file, 'w');
+    const pixelHeader = Buffer.alloc(12);
+    pixelHeader.writeUInt16LE(0x7fe0, 0);
+    pixelHeader.writeUInt16LE(0x0010, 2);
+    pixelHeader.write('OW', 4, 'latin1');
+    pixelHeader.writeUInt32LE(frame.length * 96, 8);
+    writeSync(fd, Buffer.concat([part10(json), pixelHeader]));
+    for (let f = 0; f < 96; f++) {
+      frame.fill(f);
+      frame.writeUInt32LE(0xc0ffee00 + f, frame.length - 4);
+      writeSync(fd, frame);
+    }
+    closeSync(fd);
+    expect((await dcmtk('storescu', ['-aec', 'VNA', '127.0.0.1', String(archive.dicomPort), file], { timeoutMs: 60_000 })).code).toBe(0);
+
+    const received = join(work, 'moved-96mib');
+    mkdirSync(received, { recursive: true });
+    const scp = dcmtkDaemon('storescp', ['-aet', 'SLOWSCP', '-od', received, String(slowScpPort)]);
+    const pid = archive.pid!;
+    try {
+      await sleep(300);
+      const before = rssKiB(pid);
+      let peak = before;
+      const sampling = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 20);
+      const r = await dcmtk('movescu', ['-S', '-aec', 'VNA', '-aem', 'SLOWSCP', '127.0.0.1', String(archive.dicomPort), '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${uidOf(json, Tag.StudyInstanceUID)}`, '-k', `SeriesInstanceUID=${uidOf(json, Tag.SeriesInstanceUID)}`, '-k', `SOPInstanceUID=${uidOf(json, Tag.SOPInstanceUID)}`], { timeoutMs: 60_000 });
+      clearInterval(sampling);
+      expect({ code: r.code, errors: r.stderr }).toEqual({ code: 0, errors: '' });
+      // Loaded whole, the object took more than its size (the buffer, its PDUs, the socket's copies): +113 MiB here.
+      expect((peak - before) / 1024).toBeLessThan(40);
+    } finally {
+      await scp.stop();
+    }
+    const files = readdirSync(received);
+    expect(files).toHaveLength(1);
+    expect(sha256(datasetBytes(readFileSync(join(received, files[0]!))))).toBe(sha256(datasetBytes(readFileSync(file))));
   });
 
   it("sends no PDU larger than the peer's Maximum Length (C-GET sub-operation to a peer that takes 4096 bytes)", async () => {

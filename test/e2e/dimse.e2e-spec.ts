@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,5 +207,54 @@ describe('DIMSE against the running archive (dcmtk tools)', () => {
     expect(original.ts).toBe('1.2.840.10008.1.2');
     expect(received.ts).toBe('1.2.840.10008.1.2.1');
     for (const key of ['00100010', '00081110', '00200013', '7FE00010', '00280010']) expect(received.json[key]).toEqual(original.json[key]);
+  });
+
+  it('moves and gets objects hundreds of PDUs long (4 MiB multi-frame each) byte for byte, streamed from the archive', async () => {
+    // Two objects of a study of their own: 8 frames of 512 x 512 x 16 bits of random pixels each, so a
+    // misplaced, lost or repeated PDU shows; storescp and getscu take PDUs of 16 KiB (their default).
+    const dir = join(work, 'big');
+    const objects = ['1', '2'].map((n) => {
+      const json = variant('ct-ge-latin1', 70);
+      json[tagToHex(Tag.StudyInstanceUID)] = { vr: 'UI', Value: [`${uidOf(json, Tag.StudyInstanceUID)}.70`] };
+      json[tagToHex(Tag.SOPInstanceUID)] = { vr: 'UI', Value: [`${uidOf(json, Tag.SOPInstanceUID)}.${n}`] };
+      json[tagToHex(Tag.Rows)] = { vr: 'US', Value: [512] };
+      json[tagToHex(Tag.Columns)] = { vr: 'US', Value: [512] };
+      json['00280008'] = { vr: 'IS', Value: [8] };
+      json[tagToHex(Tag.PixelData)] = { vr: 'OW', InlineBinary: randomBytes(512 * 512 * 2 * 8).toString('base64') };
+      return { json, path: writeFixture(dir, `ct-big-${n}`, json) };
+    });
+    const stored = await dcmtk('storescu', ['-aec', 'VNA', '127.0.0.1', String(archive.dicomPort), ...objects.map((o) => o.path)]);
+    expect(stored.code).toBe(0);
+    const expected = new Map(objects.map((o) => [uidOf(o.json, Tag.SOPInstanceUID), datasetHash(readFileSync(o.path))]));
+    const series = ['-k', 'QueryRetrieveLevel=SERIES', '-k', `StudyInstanceUID=${uidOf(objects[0]!.json, Tag.StudyInstanceUID)}`, '-k', `SeriesInstanceUID=${uidOf(objects[0]!.json, Tag.SeriesInstanceUID)}`];
+    const received = (dir: string): Map<string, string> =>
+      new Map(readdirSync(dir).map((f) => [uidOf(readFile(join(dir, f)).json, Tag.SOPInstanceUID), datasetHash(readFileSync(join(dir, f)))]));
+
+    const moved = join(work, 'big-moved');
+    mkdirSync(moved, { recursive: true });
+    const scp = dcmtkDaemon('storescp', ['-aet', 'STORESCP', '+xa', '-od', moved, String(scpPort)]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await dcmtk('movescu', ['-S', '-aec', 'VNA', '-aem', 'STORESCP', '127.0.0.1', String(archive.dicomPort), ...series]);
+      expect({ code: r.code, errors: r.stderr }).toEqual({ code: 0, errors: '' });
+    } finally {
+      await scp.stop();
+    }
+    expect(received(moved)).toEqual(expected);
+
+    // C-GET: the sub-operations and the pending C-GET responses share the association, and must not interleave.
+    const got = join(work, 'big-got');
+    mkdirSync(got, { recursive: true });
+    const r = await dcmtk('getscu', ['-S', '-aec', 'VNA', '-od', got, '127.0.0.1', String(archive.dicomPort), ...series]);
+    expect({ code: r.code, errors: r.stderr }).toEqual({ code: 0, errors: '' });
+    // getscu writes sequences with undefined lengths (it has no bit-preserving mode): every value, the pixels among them, must be the original's.
+    const files = readdirSync(got);
+    expect(files).toHaveLength(2);
+    for (const f of files) {
+      const { json, ts } = readFile(join(got, f));
+      const original = objects.find((o) => uidOf(o.json, Tag.SOPInstanceUID) === uidOf(json, Tag.SOPInstanceUID))!;
+      expect(ts).toBe('1.2.840.10008.1.2.1');
+      expect(json).toEqual(readFile(original.path).json);
+    }
   });
 });
