@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import dimse from 'dcmjs-dimse';
 import { Client, FileDataset, queuedSends, requests, Scp } from './dcmjs-dimse.js';
+
+// The failure case logs an error by design.
+(dimse as unknown as typeof import('dcmjs-dimse')).log.setLevel('silent');
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';

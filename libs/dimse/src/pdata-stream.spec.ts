@@ -92,7 +92,7 @@ describe('streamFileMessage', () => {
       [4, 5, false, true, 10_000 - 2 * 4090],
     ]);
     expect(pdus[0]!.value).toEqual(command);
-    expect(Buffer.concat(pdus.slice(1).map((p) => p.value))).toEqual(data);
+    expect(Buffer.concat(pdus.slice(1).map((p) => p.value)).equals(data)).toBe(true);
     // No PDU exceeds the peer's Maximum Length (the PDU length field, PS3.8 D.1).
     for (const p of pdus) expect(p.value.length + 6).toBeLessThanOrEqual(4096);
     expect(sent).toBe(sink.bytes().length);
@@ -102,7 +102,7 @@ describe('streamFileMessage', () => {
     const data = pattern(400_000);
     const sink = new SlowSink();
     let progressed = 0;
-    await streamFileMessage(sink, 1, command, { path: file('four-hundred-k', data), offset: 0 }, 4096, { sent: () => undefined, progressed: () => progressed++ });
+    await streamFileMessage(sink, 1, command, { path: file('four-hundred-k', data), offset: 0 }, 4096, { sent: () => undefined, progressed: () => progressed++, batchBytes: 4096 });
     await flushed(sink);
     expect(sink.falseWrites).toBeGreaterThan(90);
     expect(progressed).toBe(sink.falseWrites);
@@ -110,7 +110,27 @@ describe('streamFileMessage', () => {
     const pdus = parsePdus(sink.bytes());
     expect(pdus.filter((p) => p.last && !p.command)).toHaveLength(1);
     expect(pdus.at(-1)!.last).toBe(true);
-    expect(Buffer.concat(pdus.slice(1).map((p) => p.value))).toEqual(data);
+    expect(Buffer.concat(pdus.slice(1).map((p) => p.value)).equals(data)).toBe(true);
+  });
+
+  it('hands the socket about a MiB of whole PDUs at a time, two batches buffered at most', async () => {
+    const data = pattern(3 * 1024 * 1024 + 5);
+    const sink = new SlowSink();
+    const writes: Buffer[] = [];
+    const write = sink.write.bind(sink);
+    sink.write = (chunk: Buffer): boolean => {
+      writes.push(chunk);
+      return write(chunk);
+    };
+    await streamFileMessage(sink, 9, command, { path: file('three-mib', data), offset: 0 }, 16_384, { sent: () => undefined });
+    await flushed(sink);
+    // 16,378-byte fragments, 64 to a batch: the command, three full batches and a batch of one.
+    expect(writes.map((w) => parsePdus(w).length)).toEqual([1, 64, 64, 64, 1]);
+    const pdus = parsePdus(sink.bytes());
+    expect(pdus.slice(1).every((p) => p.value.length === 16_378 || p === pdus.at(-1))).toBe(true);
+    expect(pdus.filter((p) => p.last && !p.command)).toEqual([pdus.at(-1)]);
+    expect(Buffer.concat(pdus.slice(1).map((p) => p.value)).equals(data)).toBe(true);
+    expect(sink.peakBuffered).toBeLessThanOrEqual(2 * 64 * 16_390);
   });
 
   it('sends a byte range of the file', async () => {
@@ -120,7 +140,7 @@ describe('streamFileMessage', () => {
     await flushed(sink);
     const pdus = parsePdus(sink.bytes());
     expect(pdus.map((p) => p.value.length)).toEqual([command.length, 4090, 910]);
-    expect(Buffer.concat(pdus.slice(1).map((p) => p.value))).toEqual(data.subarray(100, 5100));
+    expect(Buffer.concat(pdus.slice(1).map((p) => p.value)).equals(data.subarray(100, 5100))).toBe(true);
   });
 
   it('sends an empty dataset as one empty last fragment', async () => {
@@ -166,7 +186,7 @@ describe('streamFileMessage', () => {
       if (++writes === 3) setImmediate(() => sink.destroy());
       return ok;
     };
-    await expect(streamFileMessage(sink, 1, command, { path: file('cut', pattern(100_000)), offset: 0 }, 4096, { sent: () => undefined })).rejects.toThrow(/connection closed/);
+    await expect(streamFileMessage(sink, 1, command, { path: file('cut', pattern(100_000)), offset: 0 }, 4096, { sent: () => undefined, batchBytes: 4096 })).rejects.toThrow(/connection closed/);
     expect(writes).toBe(3);
     // What went out is whole PDUs: the command and two data fragments, none marked last.
     expect(parsePdus(Buffer.concat(handed)).map((p) => [p.command, p.last, p.value.length])).toEqual([
@@ -185,7 +205,7 @@ describe('streamFileMessage', () => {
       if (++writes === 2) stop = true;
       return write(chunk);
     };
-    await expect(streamFileMessage(sink, 1, command, { path: file('aborted', pattern(100_000)), offset: 0 }, 4096, { sent: () => undefined, stopped: () => stop })).rejects.toThrow(/aborted/);
+    await expect(streamFileMessage(sink, 1, command, { path: file('aborted', pattern(100_000)), offset: 0 }, 4096, { sent: () => undefined, stopped: () => stop, batchBytes: 4096 })).rejects.toThrow(/aborted/);
     expect(writes).toBe(2);
   });
 });

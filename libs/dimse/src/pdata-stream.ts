@@ -49,11 +49,15 @@ export interface FileRange {
 export interface StreamHooks {
   /** Bytes handed to the socket (PDU headers included). */
   sent(bytes: number): void;
-  /** The socket took a PDU after having been behind: the transfer is moving. */
+  /** The socket took what it was given after having been behind: the transfer is moving. */
   progressed?(): void;
   /** True when the message must stop (the association is being aborted). */
   stopped?(): boolean;
+  /** About how many dataset bytes to read and hand to the socket at a time, as whole PDUs (default 1 MiB; at least one PDU). */
+  batchBytes?: number;
 }
+
+const BATCH_BYTES = 1024 * 1024;
 
 function ensureWritable(sink: PduSink): void {
   if (sink.destroyed || !sink.writable) throw new Error('connection closed while sending a dataset');
@@ -82,28 +86,39 @@ function drained(sink: PduSink): Promise<void> {
 /**
  * Sends one DIMSE message whose dataset is in a file: the command set in one P-DATA-TF, then the
  * dataset read from the file in PDVs of at most (Maximum Length - 6) bytes, one per PDU, the last
- * fragment marked. The socket's backpressure is honoured (the next PDU waits for 'drain'; the
- * following one is read from disk meanwhile), so at most a few PDUs of the object are in memory
- * whatever its size. Every write is a whole PDU, so a failure (the file unreadable, the socket
- * closed) leaves the socket on a PDU boundary; it rejects, and the caller ends the association.
- * The file is opened before anything is written: a missing file sends nothing.
+ * fragment marked. The file is read about a MiB at a time and each batch goes to the socket as one
+ * write of whole PDUs; the socket's backpressure is honoured (the next batch waits for 'drain',
+ * the one after is read from disk meanwhile), so a few MiB of the object are in memory whatever its
+ * size. Every write ends on a PDU boundary, so a failure (the file unreadable, the socket closed)
+ * leaves the socket between PDUs; it rejects, and the caller ends the association. The file is
+ * opened before anything is written: a missing file sends nothing.
  */
 export async function streamFileMessage(sink: PduSink, pcId: number, command: Buffer, file: FileRange, peerMaxPdu: number, hooks: StreamHooks): Promise<void> {
   const handle = await open(file.path, 'r');
   let next: Promise<Buffer> | undefined;
   try {
     const size = file.length ?? Math.max(0, (await handle.stat()).size - file.offset);
-    const chunk = sendPduLength(peerMaxPdu) - 6;
+    const fragment = sendPduLength(peerMaxPdu) - 6;
+    const perBatch = Math.max(1, Math.floor((hooks.batchBytes ?? BATCH_BYTES) / fragment)) * fragment;
+    const raw = Buffer.allocUnsafe(Math.min(perBatch, size));
+    /** The PDUs carrying the dataset bytes from `at` (up to one batch), headers and values in one buffer. */
     const read = async (at: number): Promise<Buffer> => {
-      const n = Math.min(chunk, size - at);
-      const pdu = Buffer.allocUnsafe(HEADERS + n);
+      const n = Math.min(perBatch, size - at);
       for (let got = 0; got < n; ) {
-        const { bytesRead } = await handle.read(pdu, HEADERS + got, n - got, file.offset + at + got);
+        const { bytesRead } = await handle.read(raw, got, n - got, file.offset + at + got);
         if (bytesRead === 0) throw new Error(`dataset file ended after ${at + got} of ${size} bytes`);
         got += bytesRead;
       }
-      writeHeaders(pdu, pcId, n, false, at + n >= size);
-      return pdu;
+      const pdus = Math.max(1, Math.ceil(n / fragment));
+      const out = Buffer.allocUnsafe(n + pdus * HEADERS);
+      for (let i = 0, from = 0, to = 0; i < pdus; i++) {
+        const length = Math.min(fragment, n - from);
+        writeHeaders(out.subarray(to), pcId, length, false, at + from + length >= size);
+        raw.copy(out, to + HEADERS, from, from + length);
+        from += length;
+        to += HEADERS + length;
+      }
+      return out;
     };
     const stop = (): void => {
       if (hooks.stopped?.()) throw new Error('association aborted while sending a dataset');
@@ -115,16 +130,17 @@ export async function streamFileMessage(sink: PduSink, pcId: number, command: Bu
     hooks.sent(commandPdu.length);
     let at = 0;
     next = read(0);
-    // A read failing while the previous PDU drains is reported when awaited, not as an unhandled rejection.
+    // A read failing while the previous batch drains is reported when awaited, not as an unhandled rejection.
     next.catch(() => undefined);
     while (next) {
-      const pdu = await next;
-      at += pdu.length - HEADERS;
+      const batch = await next;
+      at = Math.min(size, at + perBatch);
+      // The next batch is read into `raw` while this one (a copy) drains.
       next = at < size ? read(at) : undefined;
       next?.catch(() => undefined);
       stop();
-      const ok = sink.write(pdu);
-      hooks.sent(pdu.length);
+      const ok = sink.write(batch);
+      hooks.sent(batch.length);
       if (!ok) {
         await drained(sink);
         hooks.progressed?.();
