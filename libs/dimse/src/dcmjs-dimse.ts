@@ -103,7 +103,7 @@ export class RawDataset extends lib.Dataset {
 /**
  * A dataset in a file (a retrieve's scratch copy, egress overlay applied): the network layer below
  * streams it from the file with backpressure instead of asking for the whole buffer, so an object
- * of any size takes a few PDUs of memory. `length` bytes from `offset` (to the end of the file when
+ * of any size takes a few MiB of memory. `length` bytes from `offset` (to the end of the file when
  * undefined), in `transferSyntaxUid` as they are.
  */
 export class FileDataset extends lib.Dataset {

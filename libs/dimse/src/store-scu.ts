@@ -33,7 +33,7 @@ export function countResponse(tally: SubOperationTally, uid: string, status: num
 
 /**
  * The objects of a retrieve, written out (egress overlay applied) to a scratch directory, from which
- * each C-STORE sub-operation streams its dataset (FileDataset: a few PDUs in memory whatever the
+ * each C-STORE sub-operation streams its dataset (FileDataset: a few MiB in memory whatever the
  * object's size). The scratch files go when the retrieve ends.
  */
 export class MaterializedObjects {
