@@ -5,9 +5,9 @@
  * See test/bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchArchive } from './bench-archive.js';
 import { BenchEnv } from './bench-env.js';
@@ -18,6 +18,8 @@ import { readableAfter, searchLatencies } from './fhir-bench.js';
 import { TestEhr } from '../support/fhir-ehr.js';
 import { lifecycleJobs, seedIndex } from './lifecycle-bench.js';
 import { MllpClient } from '../support/mllp.js';
+import { dcmtk, dcmtkDaemon } from '../support/dcmtk.js';
+import { freePort } from '../support/test-env.js';
 import { type BenchOptions, parseOptions } from './options.js';
 import { busiestProcesses, CpuMeter, type CpuUse, PeakMemory } from './proc.js';
 import { formatProfile, summarizeProfile } from './profile-report.js';
@@ -589,7 +591,9 @@ class Bench {
   async memory(): Promise<void> {
     const mf = await this.generateMultiFrame();
     sync();
-    const a = await this.startArchive('memory');
+    // A dcmtk storescp, known to the archive, takes the object by C-MOVE at the end.
+    const scpPort = await freePort();
+    const a = await this.startArchive('memory', { VNA_DICOM_NODES: `BENCHSCP@127.0.0.1:${scpPort}` });
     try {
       const res = this.results;
       const mb = mf.bytes / MB;
@@ -634,6 +638,28 @@ class Bench {
       res.add('memory', 'wado_from_blob_MBps', r.bytes / MB / r.seconds, 'MB/s');
       res.add('memory', 'wado_from_blob_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS during the retrieve');
       log(`large object: WADO-RS from Azurite ${r.seconds.toFixed(1)} s, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+
+      const moved = join(dirname(mf.path), 'moved');
+      mkdirSync(moved, { recursive: true });
+      const scp = dcmtkDaemon('storescp', ['-aet', 'BENCHSCP', '+xa', '-od', moved, String(scpPort)]);
+      try {
+        memory = new PeakMemory(a.pid);
+        const started = performance.now();
+        const move = await dcmtk('movescu', ['-S', '-aec', a.aet, '-aem', 'BENCHSCP', '127.0.0.1', String(a.dicomPort), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${mf.studyUid}`], {
+          timeoutMs: STORE_TIMEOUT_MS,
+        });
+        const seconds = (performance.now() - started) / 1000;
+        mem = memory.stop();
+        const received = readdirSync(moved).reduce((sum, f) => sum + statSync(join(moved, f)).size, 0);
+        if (move.code !== 0 || received < mf.bytes * 0.99) this.note(`large object C-MOVE: movescu exit ${move.code}, ${received} B at the destination`);
+        res.add('memory', 'cmove_s', seconds, 's', `C-MOVE from Azurite to a dcmtk storescp, ${received} B received`);
+        res.add('memory', 'cmove_MBps', received / MB / seconds, 'MB/s');
+        res.add('memory', 'cmove_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS during the C-MOVE');
+        log(`large object: C-MOVE from Azurite ${seconds.toFixed(1)} s, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+      } finally {
+        await scp.stop();
+        rmSync(moved, { recursive: true, force: true });
+      }
     } finally {
       await this.stopArchive(a);
     }
@@ -713,6 +739,7 @@ class Bench {
             ['WADO-RS from the spool', fmt(v('memory', 'wado_s')), fmt(v('memory', 'wado_MBps'), 1), fmt(v('memory', 'wado_peak_rss_MB'), 0)],
             ['upload to Azurite (done after ack)', fmt(v('memory', 'upload_done_after_ack_s')), '', fmt(v('memory', 'upload_peak_rss_MB'), 0)],
             ['WADO-RS from Azurite', fmt(v('memory', 'wado_from_blob_s')), fmt(v('memory', 'wado_from_blob_MBps'), 1), fmt(v('memory', 'wado_from_blob_peak_rss_MB'), 0)],
+            ['C-MOVE from Azurite to storescp', fmt(v('memory', 'cmove_s')), fmt(v('memory', 'cmove_MBps'), 1), fmt(v('memory', 'cmove_peak_rss_MB'), 0)],
           ],
         ),
       );
