@@ -560,9 +560,6 @@ class Bench {
       const fill = await storeDirectory(b.aet, b.dicomPort, this.fhirIndex!.dir, STORE_TIMEOUT_MS);
       if (fill.failures.length) this.note(`FHIR index fill: ${fill.failures.join(' | ')}`);
       const total = (await b.counts()).instances;
-      // The searches are timed in the steady state an EHR meets: the fill's uploads to the blob
-      // store finished (a burst of 2,000 studies keeps the two cores busy for a while after it).
-      await b.waitSpoolEmpty(10 * 60_000);
       await b.analyze();
       const reps = Math.max(20, this.o.reps * 10);
       const all: number[] = [];
