@@ -110,10 +110,7 @@ export class FhirApiService {
   private async searchStudies(req: FhirApiRequest): Promise<Bundle> {
     const { count, offset, include } = paging(req.query, IMAGING_STUDY_SEARCH, 'ImagingStudy:endpoint');
     const p = new SqlParams();
-    const where: string[] = [];
-    for (const [name, values] of params(req.query)) {
-      for (const value of values) where.push(this.studyCondition(name, value, p));
-    }
+    const where = conditions(req.query, (name, values) => this.studyCondition(name, values, p));
     const page = await this.search.studies(where, p, count, offset);
     const resources = await this.studies(page.items);
     const included = include && resources.length ? [this.endpoint()] : [];
@@ -121,15 +118,12 @@ export class FhirApiService {
   }
 
   /** One parameter occurrence (its comma-separated values ORed). */
-  private studyCondition(name: string, raw: string, p: SqlParams): string {
-    const any = (parts: string[]): string => (parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`);
-    const values = orValues(raw);
-    if (values.length === 0) throw new FhirError('invalid', `${name} has no value`);
+  private studyCondition(name: string, values: readonly string[], p: SqlParams): string {
     switch (name) {
       case '_id':
         return `s.study_uid = ANY(${p.add(values)}::text[])`;
       case 'identifier':
-        return any(
+        return anyOf(
           values.map((v) => {
             const t = parseToken(v);
             if (t.code === undefined) throw new FhirError('invalid', `identifier needs a value ("${v}")`);
@@ -141,11 +135,11 @@ export class FhirApiService {
         );
       case 'patient':
       case 'subject':
-        return any(values.map((v) => this.subjectCondition(parseReference(v, 'Patient'), p)));
+        return anyOf(values.map((v) => this.subjectCondition(parseReference(v, 'Patient'), p)));
       case 'patient.identifier':
       case 'patient:identifier':
       case 'subject:identifier':
-        return any(
+        return anyOf(
           values.map((v) => {
             const t = parseToken(v);
             if (t.code === undefined) throw new FhirError('invalid', `${name} needs a value ("${v}")`);
@@ -161,7 +155,7 @@ export class FhirApiService {
           }),
         );
       case 'started':
-        return any(values.map((v) => dateCondition('s.study_date', parseDate(v), (x) => p.add(x))));
+        return anyOf(values.map((v) => dateCondition('s.study_date', parseDate(v), (x) => p.add(x))));
       case 'modality': {
         const codes = values.map((v) => {
           const t = parseToken(v);
@@ -180,7 +174,7 @@ export class FhirApiService {
           if (['registered', 'cancelled', 'unknown'].includes(c)) return 'false';
           throw new FhirError('invalid', `"${c}" is not an ImagingStudy status`);
         });
-        return any(parts);
+        return anyOf(parts);
       }
       case 'basedon': {
         // The studies linked to these orders (index order_study_link_order), not a test of every study's link.
@@ -188,7 +182,7 @@ export class FhirApiService {
         return ids.length ? `s.id IN (SELECT l.study_fk FROM order_study_link l WHERE l.order_fk = ANY(${p.add(ids)}::bigint[]))` : 'false';
       }
       case 'basedon:identifier':
-        return any(
+        return anyOf(
           values.map((v) => {
             const t = parseToken(v);
             if (t.code === undefined) throw new FhirError('invalid', `basedon:identifier needs a value ("${v}")`);
@@ -198,7 +192,7 @@ export class FhirApiService {
           }),
         );
       case 'endpoint':
-        return any(values.map((v) => (parseReference(v, 'Endpoint') === WADO_ENDPOINT_ID ? 'true' : 'false')));
+        return anyOf(values.map((v) => (parseReference(v, 'Endpoint') === WADO_ENDPOINT_ID ? 'true' : 'false')));
       default:
         throw new FhirError('invalid', `ImagingStudy search parameter ${name} is not supported (see /metadata)`);
     }
@@ -224,26 +218,20 @@ export class FhirApiService {
   private async searchOrders(req: FhirApiRequest): Promise<Bundle> {
     const { count, offset } = paging(req.query, SERVICE_REQUEST_SEARCH);
     const p = new SqlParams();
-    const where: string[] = [];
-    for (const [name, values] of params(req.query)) {
-      for (const value of values) where.push(this.orderCondition(name, value, p));
-    }
+    const where = conditions(req.query, (name, values) => this.orderCondition(name, values, p));
     const page = await this.search.orders(where, p, count, offset);
     const orders = await this.search.orderRecords(page.items, this.config.identity.defaultPatientIdIssuer);
     return bundle(req, page.total, count, offset, orders.map((o) => toServiceRequest(o, this.systems)), []);
   }
 
   /** One ServiceRequest parameter occurrence over `imaging_order o` (its comma-separated values ORed). */
-  private orderCondition(name: string, raw: string, p: SqlParams): string {
-    const any = (parts: string[]): string => (parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`);
-    const values = orValues(raw);
-    if (values.length === 0) throw new FhirError('invalid', `${name} has no value`);
+  private orderCondition(name: string, values: readonly string[], p: SqlParams): string {
     switch (name) {
       case '_id':
         return `o.id = ANY(${p.add(values.filter((v) => /^\d{1,18}$/.test(v)))}::bigint[])`;
       case 'identifier':
         // Accession (ACSN), placer (PLAC) or filler (FILL) order number; a system names the number's issuer.
-        return any(
+        return anyOf(
           values.map((v) => {
             const t = parseToken(v);
             if (t.code === undefined) throw new FhirError('invalid', `identifier needs a value ("${v}")`);
@@ -256,7 +244,7 @@ export class FhirApiService {
         );
       case 'patient':
       case 'subject':
-        return any(values.map((v) => this.orderSubjectCondition(parseReference(v, 'Patient'), p)));
+        return anyOf(values.map((v) => this.orderSubjectCondition(parseReference(v, 'Patient'), p)));
       case 'status': {
         const states = values.flatMap((v) => {
           const code = parseToken(v).code ?? '';
@@ -297,18 +285,12 @@ export class FhirApiService {
   private async searchPatients(req: FhirApiRequest): Promise<Bundle> {
     const { count, offset } = paging(req.query, PATIENT_SEARCH);
     const p = new SqlParams();
-    const where: string[] = [];
-    for (const [name, values] of params(req.query)) {
-      for (const value of values) where.push(this.patientCondition(name, value, p));
-    }
+    const where = conditions(req.query, (name, values) => this.patientCondition(name, values, p));
     const page = await this.search.patients(where, p, count, offset);
     return bundle(req, page.total, count, offset, page.items.map((r) => toPatient(r, this.systems)), []);
   }
 
-  private patientCondition(name: string, raw: string, p: SqlParams): string {
-    const any = (parts: string[]): string => (parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`);
-    const values = orValues(raw);
-    if (values.length === 0) throw new FhirError('invalid', `${name} has no value`);
+  private patientCondition(name: string, values: readonly string[], p: SqlParams): string {
     const [base, modifier] = name.split(':') as [string, string | undefined];
     if (modifier !== undefined && !(modifier === 'exact' && ['name', 'family', 'given'].includes(base))) {
       throw new FhirError('invalid', `Patient search parameter ${name} is not supported (see /metadata)`);
@@ -333,7 +315,7 @@ export class FhirApiService {
       case '_id':
         return `fid = ANY(${p.add(values)}::text[])`;
       case 'identifier':
-        return any(
+        return anyOf(
           values.map((v) => {
             const t = parseToken(v);
             if (t.code === undefined) throw new FhirError('invalid', `identifier needs a value ("${v}")`);
@@ -347,7 +329,7 @@ export class FhirApiService {
         // Any part: the start of the family or a given name (DICOM PN components), or of the whole
         // name. :exact is the whole name, its components separated by spaces (so its first word
         // starts the PN: the range narrows to those before the equality is tested).
-        return any(
+        return anyOf(
           values.map((v) => {
             if (!exact) {
               const value = p.add(v);
@@ -359,11 +341,11 @@ export class FhirApiService {
           }),
         );
       case 'family':
-        return any(values.map(family));
+        return anyOf(values.map(family));
       case 'given':
-        return any(values.map((v) => `(${given(p.add(v))})`));
+        return anyOf(values.map((v) => `(${given(p.add(v))})`));
       case 'birthdate':
-        return any(values.map((v) => dateCondition('birth_date', parseDate(v), (x) => p.add(x))));
+        return anyOf(values.map((v) => dateCondition('birth_date', parseDate(v), (x) => p.add(x))));
       case 'gender': {
         const sexes = values.map((v) => {
           const code = parseToken(v).code;
@@ -372,7 +354,7 @@ export class FhirApiService {
           if (!sex) throw new FhirError('invalid', `"${v}" is not an administrative gender (male, female, other, unknown)`);
           return `sex = ${p.add(sex)}`;
         });
-        return any(sexes);
+        return anyOf(sexes);
       }
       default:
         throw new FhirError('invalid', `Patient search parameter ${name} is not supported (see /metadata)`);
@@ -383,6 +365,25 @@ export class FhirApiService {
 function single(query: FhirApiRequest['query'], name: string): string | undefined {
   const v = query[name];
   return typeof v === 'string' ? v : v?.[v.length - 1];
+}
+
+/**
+ * The search's SQL conditions, ANDed: one per parameter occurrence, made by `condition` from the
+ * occurrence's comma-separated values (which it ORs); an occurrence without a value is refused.
+ */
+function conditions(query: FhirApiRequest['query'], condition: (name: string, values: readonly string[]) => string): string[] {
+  return params(query).flatMap(([name, occurrences]) =>
+    occurrences.map((raw) => {
+      const values = orValues(raw);
+      if (values.length === 0) throw new FhirError('invalid', `${name} has no value`);
+      return condition(name, values);
+    }),
+  );
+}
+
+/** Alternatives ORed (one needs no parentheses). */
+function anyOf(parts: readonly string[]): string {
+  return parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`;
 }
 
 /** The search's own parameters, each with its occurrences (repeated parameters are ANDed). */

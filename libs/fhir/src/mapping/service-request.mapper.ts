@@ -1,9 +1,10 @@
+import type { OrderStatus } from '#vna/identity';
 import type { Identifier, Reference, ServiceRequest } from '@medplum/fhirtypes';
 import { fhirDateTime, issuerSystem } from './fhir-values.js';
 import { accessionIdentifier, procedureCode, V2_0203 } from './imaging-study.mapper.js';
 
 /** The order states of libs/identity (IHE SWF: imaging_order.status). */
-export type OrderState = 'scheduled' | 'in-progress' | 'completed' | 'cancelled' | 'discontinued';
+export type OrderState = OrderStatus;
 
 /** FHIR R4 request-status of each order state: open orders are active, cancelled and discontinued ones revoked. */
 export const REQUEST_STATUS: Readonly<Record<OrderState, NonNullable<ServiceRequest['status']>>> = {
