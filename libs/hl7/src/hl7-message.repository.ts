@@ -184,24 +184,31 @@ export class Hl7MessageRepository {
   }
 
   /**
-   * Writes a message under a reserved id together with its outcome (one statement). False, and
-   * nothing written, when its sender and control id already have a row (a copy received earlier
-   * or committed meanwhile on another connection): the caller undoes its transaction and claims.
+   * Writes a message under a reserved id together with its outcome: the transaction's last
+   * statement, sent with its COMMIT where the runner can (one round trip). False, and nothing
+   * written or committed, when its sender and control id already have a row (a copy received
+   * earlier or committed meanwhile on another connection): the unique constraint fails the
+   * statement, which rolls the transaction back, and the caller claims the row in a new one.
    */
   async insertProcessed(tx: SqlRunner, id: string, m: NewHl7Message, o: Hl7Outcome): Promise<boolean> {
-    const inserted = (await tx.query(
+    try {
+      await (tx.queryAndCommit ?? tx.query)(
       `INSERT INTO hl7_message (id, sending_application, sending_facility, control_id, message_type, trigger_event, version,
          character_set, decoded_as, raw, content_sha256, peer, received_at,
          status, final, error_code, error_location, error_text, note, ack, ack_control_id, patient_ids, processed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, clock_timestamp())
-       ON CONFLICT ON CONSTRAINT hl7_message_sender_control_id DO NOTHING RETURNING 1`,
-      [
-        id, m.sendingApplication, m.sendingFacility, m.controlId, m.messageType, m.triggerEvent, m.version, m.characterSet, m.decodedAs, m.raw, m.contentDigest,
-        m.peer, m.receivedAt, o.status, o.final, o.error?.code ?? null, o.error?.location ?? null, o.error?.text ?? null, o.note ?? null, o.ack, o.ackControlId,
-        o.patientIds,
-      ],
-    )) as unknown[];
-    return inserted.length === 1;
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, clock_timestamp())`,
+        [
+          id, m.sendingApplication, m.sendingFacility, m.controlId, m.messageType, m.triggerEvent, m.version, m.characterSet, m.decodedAs, m.raw, m.contentDigest,
+          m.peer, m.receivedAt, o.status, o.final, o.error?.code ?? null, o.error?.location ?? null, o.error?.text ?? null, o.note ?? null, o.ack, o.ackControlId,
+          o.patientIds,
+        ],
+      );
+      return true;
+    } catch (e) {
+      const pg = e as { code?: string; constraint?: string };
+      if (pg.code === '23505' && pg.constraint === 'hl7_message_sender_control_id') return false;
+      throw e;
+    }
   }
 
   async record(tx: SqlRunner, id: string, o: Hl7Outcome): Promise<void> {

@@ -16,7 +16,9 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error'],
-    extra: { max: settings.poolSize, application_name: settings.applicationName ?? 'vna' },
+    // pipeline: a client sends a query without waiting for the answer to the one before (each is
+    // still its own Sync, answered in order), which `withTransaction` uses for BEGIN and COMMIT.
+    extra: { max: settings.poolSize, application_name: settings.applicationName ?? 'vna', pipeline: true },
   };
 }
 
