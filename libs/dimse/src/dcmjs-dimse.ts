@@ -114,6 +114,11 @@ export class FileDataset extends lib.Dataset {
     readonly path: string,
     readonly offset = 0,
     readonly length?: number,
+    /**
+     * Makes the file, when it is made only as it is about to go (a converted copy, say): the
+     * network layer awaits it before it streams. `getDenaturalizedDataset` needs it done.
+     */
+    readonly prepare?: () => Promise<void>,
   ) {
     super({ SOPClassUID: sopClassUid, SOPInstanceUID: sopInstanceUid }, transferSyntaxUid);
   }
@@ -209,8 +214,9 @@ network._sendPDataTF = function (this: NetworkLike, command: CommandLike, pcId: 
   const queue = queueOf(this);
   const dataset = command.getDataset();
   if (!queue.tail && !queue.failed && !(dataset instanceof FileDataset)) return sendPDataTF.call(this, command, pcId, maxPdu);
-  enqueue(this, queue, () => {
+  enqueue(this, queue, async () => {
     if (!(dataset instanceof FileDataset)) return sendPDataTF.call(this, command, pcId, maxPdu);
+    await dataset.prepare?.();
     const commandBytes = command.getCommandDataset().getDenaturalizedCommandDataset();
     return streamFileMessage(this.socket, pcId, commandBytes, dataset, maxPdu, {
       sent: (bytes) => this.statistics.addBytesSent(bytes),

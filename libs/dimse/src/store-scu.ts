@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { InstanceRow, RetrieveService } from '#vna/archive';
-import { isUncompressedLittleEndian, transcodeLittleEndian } from '#vna/dicom';
-import { association, Client, type CStoreRequestInstance, FileDataset, RawDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
+import { isUncompressedLittleEndian, transcodeLittleEndianFile, TS } from '#vna/dicom';
+import { association, Client, type CStoreRequestInstance, FileDataset, requests, type ResponseInstance } from './dcmjs-dimse.js';
 import { DimseStatus } from './dimse-status.js';
 
 export interface SubOperationTally {
@@ -67,16 +66,18 @@ export class MaterializedObjects {
    * The C-STORE request for an object, in its stored transfer syntax or, for uncompressed little
    * endian data, in the other one (`sendAs`): headers rewritten, values untouched.
    *
-   * In its stored syntax (the common case) the dataset streams from the scratch file. Converted to
-   * the other little endian syntax it is built whole in memory when sent (libs/dicom's transcoder
-   * parses a whole buffer), so such an object takes its size in memory while it goes.
+   * Either way the dataset streams from a scratch file: converted, from a second scratch file that
+   * the streaming transcoder writes just before the object goes (the header in memory, the pixel
+   * data copied by range), so an object of any size takes a few MiB while it goes.
    */
   request(instance: InstanceRow, sendAs: string = instance.transferSyntaxUid): CStoreRequestInstance | undefined {
     const path = this.files.get(instance.id);
     if (!path) return undefined;
     if (sendAs === instance.transferSyntaxUid) return new requests.CStoreRequest(new FileDataset(instance.sopClassUid, instance.sopInstanceUid, sendAs, path));
-    const load = (): Buffer => transcodeLittleEndian(readFileSync(path), instance.transferSyntaxUid, sendAs);
-    return new requests.CStoreRequest(new RawDataset(instance.sopClassUid, instance.sopInstanceUid, sendAs, load));
+    const converted = `${path}.${sendAs === TS.ImplicitVRLittleEndian ? 'implicit' : 'explicit'}`;
+    let made: Promise<void> | undefined;
+    const prepare = (): Promise<void> => (made ??= transcodeLittleEndianFile(path, converted, instance.transferSyntaxUid, sendAs));
+    return new requests.CStoreRequest(new FileDataset(instance.sopClassUid, instance.sopInstanceUid, sendAs, converted, 0, undefined, prepare));
   }
 
   async dispose(): Promise<void> {
