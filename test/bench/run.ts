@@ -588,9 +588,11 @@ class Bench {
   async memory(): Promise<void> {
     const mf = await this.generateMultiFrame();
     sync();
-    // A dcmtk storescp, known to the archive, takes the object by C-MOVE at the end.
+    // Two dcmtk storescps, known to the archive, take the object by C-MOVE at the end: one in its
+    // stored syntax, one that accepts implicit VR only (the archive converts while it sends).
     const scpPort = await freePort();
-    const a = await this.startArchive('memory', { VNA_DICOM_NODES: `BENCHSCP@127.0.0.1:${scpPort}` });
+    const implicitPort = await freePort();
+    const a = await this.startArchive('memory', { VNA_DICOM_NODES: `BENCHSCP@127.0.0.1:${scpPort},BENCHSCPI@127.0.0.1:${implicitPort}` });
     try {
       const res = this.results;
       const mb = mf.bytes / MB;
@@ -636,26 +638,32 @@ class Bench {
       res.add('memory', 'wado_from_blob_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS during the retrieve');
       log(`large object: WADO-RS from Azurite ${r.seconds.toFixed(1)} s, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
 
-      const moved = join(dirname(mf.path), 'moved');
-      mkdirSync(moved, { recursive: true });
-      const scp = dcmtkDaemon('storescp', ['-aet', 'BENCHSCP', '+xa', '-od', moved, String(scpPort)]);
-      try {
-        memory = new PeakMemory(a.pid);
-        const started = performance.now();
-        const move = await dcmtk('movescu', ['-S', '-aec', a.aet, '-aem', 'BENCHSCP', '127.0.0.1', String(a.dicomPort), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${mf.studyUid}`], {
-          timeoutMs: STORE_TIMEOUT_MS,
-        });
-        const seconds = (performance.now() - started) / 1000;
-        mem = memory.stop();
-        const received = readdirSync(moved).reduce((sum, f) => sum + statSync(join(moved, f)).size, 0);
-        if (move.code !== 0 || received < mf.bytes * 0.99) this.note(`large object C-MOVE: movescu exit ${move.code}, ${received} B at the destination`);
-        res.add('memory', 'cmove_s', seconds, 's', `C-MOVE from Azurite to a dcmtk storescp, ${received} B received`);
-        res.add('memory', 'cmove_MBps', received / MB / seconds, 'MB/s');
-        res.add('memory', 'cmove_peak_rss_MB', mem.peakRss / MB, 'MB', 'archive peak RSS during the C-MOVE');
-        log(`large object: C-MOVE from Azurite ${seconds.toFixed(1)} s, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
-      } finally {
-        await scp.stop();
-        rmSync(moved, { recursive: true, force: true });
+      const destinations = [
+        { aet: 'BENCHSCP', port: scpPort, accept: '+xa', key: 'cmove', what: 'C-MOVE from Azurite to a dcmtk storescp' },
+        { aet: 'BENCHSCPI', port: implicitPort, accept: '+xi', key: 'cmove_implicit', what: 'C-MOVE from Azurite to a dcmtk storescp taking implicit VR only (converted on the way)' },
+      ];
+      for (const d of destinations) {
+        const moved = join(dirname(mf.path), `moved-${d.aet}`);
+        mkdirSync(moved, { recursive: true });
+        const scp = dcmtkDaemon('storescp', ['-aet', d.aet, d.accept, '-od', moved, String(d.port)]);
+        try {
+          memory = new PeakMemory(a.pid);
+          const started = performance.now();
+          const move = await dcmtk('movescu', ['-S', '-aec', a.aet, '-aem', d.aet, '127.0.0.1', String(a.dicomPort), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${mf.studyUid}`], {
+            timeoutMs: STORE_TIMEOUT_MS,
+          });
+          const seconds = (performance.now() - started) / 1000;
+          mem = memory.stop();
+          const received = readdirSync(moved).reduce((sum, f) => sum + statSync(join(moved, f)).size, 0);
+          if (move.code !== 0 || received < mf.bytes * 0.99) this.note(`large object ${d.key}: movescu exit ${move.code}, ${received} B at the destination`);
+          res.add('memory', `${d.key}_s`, seconds, 's', `${d.what}, ${received} B received`);
+          res.add('memory', `${d.key}_MBps`, received / MB / seconds, 'MB/s');
+          res.add('memory', `${d.key}_peak_rss_MB`, mem.peakRss / MB, 'MB', `archive peak RSS during the ${d.key.replace('_', ' ')}`);
+          log(`large object: ${d.what} ${seconds.toFixed(1)} s, peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+        } finally {
+          await scp.stop();
+          rmSync(moved, { recursive: true, force: true });
+        }
       }
     } finally {
       await this.stopArchive(a);
@@ -737,6 +745,7 @@ class Bench {
             ['upload to Azurite (done after ack)', fmt(v('memory', 'upload_done_after_ack_s')), '', fmt(v('memory', 'upload_peak_rss_MB'), 0)],
             ['WADO-RS from Azurite', fmt(v('memory', 'wado_from_blob_s')), fmt(v('memory', 'wado_from_blob_MBps'), 1), fmt(v('memory', 'wado_from_blob_peak_rss_MB'), 0)],
             ['C-MOVE from Azurite to storescp', fmt(v('memory', 'cmove_s')), fmt(v('memory', 'cmove_MBps'), 1), fmt(v('memory', 'cmove_peak_rss_MB'), 0)],
+            ['C-MOVE, converted to implicit VR', fmt(v('memory', 'cmove_implicit_s')), fmt(v('memory', 'cmove_implicit_MBps'), 1), fmt(v('memory', 'cmove_implicit_peak_rss_MB'), 0)],
           ],
         ),
       );
