@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FhirError } from '../fhir.errors.js';
-import { dateCondition, likePrefix, orValues, parseDate, parseReference, parseToken } from './search-values.js';
+import { dateCondition, orValues, parseDate, parseReference, parseToken } from './search-values.js';
 
 describe('FHIR search values (R4 3.1.1)', () => {
   it('splits ORs on unescaped commas', () => {
@@ -40,9 +40,5 @@ describe('FHIR search values (R4 3.1.1)', () => {
     expect(dateCondition('d', parseDate('sa2024'), add)).toBe('(d > $3)');
     expect(dateCondition('d', parseDate('eb2024'), add)).toBe('(d < $4)');
     expect(params).toEqual(['20240101', '20241231', '20241231', '20240101']);
-  });
-
-  it('escapes LIKE metacharacters', () => {
-    expect(likePrefix('50%_a\\')).toBe('50\\%\\_a\\\\%');
   });
 });

@@ -91,8 +91,3 @@ export function dateCondition(column: string, r: DateRange, add: (v: unknown) =>
       return `(${column} <= ${add(r.high)})`;
   }
 }
-
-/** A LIKE pattern matching `value` literally as a prefix. */
-export function likePrefix(value: string): string {
-  return `${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
