@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { IngestActivity } from './ingest/ingest-activity.js';
+import { ForegroundActivity } from './foreground-activity.js';
 import { IngestHookRegistry } from './ingest/ingest-hooks.js';
 import { IngestNormalizerRegistry } from './ingest/ingest-normalizer.js';
 import { IngestService } from './ingest/ingest.service.js';
@@ -16,7 +16,7 @@ import { RetrieveService } from './retrieve/retrieve.service.js';
  * ObservabilityModule in the application (they are global).
  */
 @Module({
-  providers: [IngestService, IngestActivity, IngestHookRegistry, IngestNormalizerRegistry, EgressContributorRegistry, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService, RetrieveHookRegistry],
-  exports: [IngestService, IngestActivity, IngestHookRegistry, IngestNormalizerRegistry, EgressContributorRegistry, QueryService, RetrieveService, EgressOverlay, RetrieveHookRegistry],
+  providers: [IngestService, ForegroundActivity, IngestHookRegistry, IngestNormalizerRegistry, EgressContributorRegistry, InstanceIndexRepository, QueryService, EgressOverlay, ObjectReaderService, RetrieveService, RetrieveHookRegistry],
+  exports: [IngestService, ForegroundActivity, IngestHookRegistry, IngestNormalizerRegistry, EgressContributorRegistry, QueryService, RetrieveService, EgressOverlay, RetrieveHookRegistry],
 })
 export class ArchiveModule {}

@@ -8,7 +8,7 @@ import { SERIES_METADATA_TOPIC } from '../retrieve/retrieve.service.js';
 import { MetricsService } from '#vna/observability';
 import { withTransaction } from '#vna/persistence';
 import { buildIndexRecord, MissingAttributeError } from './index-record.js';
-import { IngestActivity } from './ingest-activity.js';
+import { ForegroundActivity } from '../foreground-activity.js';
 import { IngestNormalizerRegistry } from './ingest-normalizer.js';
 import { IngestError } from './ingest.errors.js';
 import { EarlierRowsError, type InstanceSource, InstanceIndexRepository, type StoreOutcome } from './instance-index.repository.js';
@@ -54,7 +54,7 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     private readonly index: InstanceIndexRepository,
     private readonly outbox: OutboxRepository,
     private readonly metrics: MetricsService,
-    private readonly activity: IngestActivity,
+    private readonly activity: ForegroundActivity,
     private readonly queues: QueueService,
     private readonly normalizers: IngestNormalizerRegistry,
   ) {

@@ -6,6 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { BlobStore, BlobStoreError } from '#vna/blob';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
+import { ForegroundActivity } from '../foreground-activity.js';
 import { RetrieveHookRegistry } from './retrieve-hooks.js';
 import { INSTANCE_ROW_COLUMNS, INSTANCE_ROW_FROM, type InstanceRow, toInstanceRow } from './instance-row.js';
 
@@ -36,10 +37,21 @@ export class ObjectReaderService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly blob: BlobStore,
     private readonly hooks: RetrieveHookRegistry,
+    private readonly activity: ForegroundActivity,
   ) {}
 
-  /** The whole stored file, or a byte range of it (`end` inclusive). */
+  /**
+   * The whole stored file, or a byte range of it (`end` inclusive). Someone waits for these bytes:
+   * uploads give way from the open until a moment after the stream closes (ForegroundActivity).
+   */
   async open(instance: InstanceRow, range?: { start: number; end: number }): Promise<Readable> {
+    this.activity.touch();
+    const stream = await this.locate(instance, range);
+    stream.once('close', () => this.activity.touch());
+    return stream;
+  }
+
+  private async locate(instance: InstanceRow, range?: { start: number; end: number }): Promise<Readable> {
     let row = instance;
     const deadline = Date.now() + REMOTE_SPOOL_WAIT_MS;
     for (;;) {

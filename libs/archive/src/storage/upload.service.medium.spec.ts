@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { blobKeyForSha256, BlobStore, BlobStoreError } from '#vna/blob';
 import { JobHandlerRegistry, QueueService } from '#vna/jobs';
 import { MetricsService } from '#vna/observability';
 import { type ArchiveHarness, imageDataset, type MediumEnv, mediumEnv, startArchive, storeDataset, uid } from '../../../../test/support/medium.js';
-import { IngestActivity } from '../ingest/ingest-activity.js';
+import { ForegroundActivity } from '../foreground-activity.js';
+import { RetrieveService } from '../retrieve/retrieve.service.js';
 import { UploadService } from './upload.service.js';
 
 let env: MediumEnv;
@@ -20,7 +22,7 @@ beforeAll(async () => {
   archive = await startArchive(env);
   blob = archive.module.get(BlobStore);
   await blob.init();
-  upload = new UploadService(env.config, archive.db, blob, archive.module.get(JobHandlerRegistry), archive.module.get(MetricsService), archive.module.get(QueueService), archive.module.get(IngestActivity));
+  upload = new UploadService(env.config, archive.db, blob, archive.module.get(JobHandlerRegistry), archive.module.get(MetricsService), archive.module.get(QueueService), archive.module.get(ForegroundActivity));
 });
 
 afterAll(async () => {
@@ -148,9 +150,25 @@ describe('UploadService against Azurite', () => {
     expect(await blob.properties(key)).toBeUndefined();
   });
 
+  it('counts a retrieve as foreground work (uploads give way to it) from its open until a moment after its stream closes', async () => {
+    const { result, file } = await ingestOne();
+    const activity = archive.module.get(ForegroundActivity);
+    await sleep(150);
+    expect(activity.idleMs()).toBeGreaterThanOrEqual(140);
+    const retrieve = archive.module.get(RetrieveService);
+    const [instance] = await retrieve.instancesByUid([result.sopInstanceUid]);
+    const stream = await retrieve.open(instance!, 'dicomweb');
+    expect(activity.idleMs()).toBeLessThan(100);
+    await sleep(150);
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    expect((await readAll(stream)).equals(file)).toBe(true);
+    await closed;
+    expect(activity.idleMs()).toBeLessThan(100);
+  });
+
   it('leaves an object spooled on another node to that node', async () => {
     const { result } = await ingestOne();
-    const elsewhere = new UploadService({ ...env.config, nodeId: 'another-node' }, archive.db, blob, new JobHandlerRegistry(), archive.module.get(MetricsService), archive.module.get(QueueService), new IngestActivity());
+    const elsewhere = new UploadService({ ...env.config, nodeId: 'another-node' }, archive.db, blob, new JobHandlerRegistry(), archive.module.get(MetricsService), archive.module.get(QueueService), new ForegroundActivity());
     await expect(elsewhere.upload(result.instanceId)).rejects.toThrow(/spooled on node/);
     expect(await row(result.instanceId)).toMatchObject({ storage_state: 'spooled', spool_path: result.spoolPath });
   });

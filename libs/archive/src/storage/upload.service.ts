@@ -7,12 +7,12 @@ import { blobKeyForSha256, BlobStore } from '#vna/blob';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
 import { JobHandlerRegistry, nodeQueue, QueueService } from '#vna/jobs';
 import { MetricsService } from '#vna/observability';
-import { IngestActivity } from '../ingest/ingest-activity.js';
+import { ForegroundActivity } from '../foreground-activity.js';
 import { BLOB_UPLOAD_TOPIC } from '../ingest/ingest.service.js';
 import { Spool } from '../ingest/spool.js';
 
 /** Ingest counts as busy until it has been quiet this long. */
-const INGEST_QUIET_MS = 1500;
+const QUIET_MS = 1500;
 /** Past this many objects waiting in the spool, uploads run even while ingest is busy. */
 const DEFER_MAX = 20_000;
 
@@ -48,7 +48,7 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly registry: JobHandlerRegistry,
     private readonly metrics: MetricsService,
     private readonly queues: QueueService,
-    private readonly activity: IngestActivity,
+    private readonly activity: ForegroundActivity,
   ) {
     this.spool = new Spool(config.spoolDir, Number.MAX_SAFE_INTEGER);
     this.registry.register(BLOB_UPLOAD_TOPIC, (payload) => this.upload(String(payload['instanceId'])));
@@ -63,16 +63,17 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Uploads give way to ingest: while objects are arriving, this node's upload consumer pauses, so
-   * that receiving (which the sender waits for) has the CPU, and resumes once ingest has been quiet
-   * for a moment. The spool absorbs the difference; when its backlog passes DEFER_MAX the uploads run
-   * regardless, so a long migration cannot fill the disk. Nothing acknowledged depends on this: it
-   * is durable in the spool and indexed before the acknowledgement.
+   * Uploads give way to foreground work: while objects are arriving or being retrieved, this node's
+   * upload consumer pauses, so that receiving (which the sender waits for) and sending (which a
+   * viewer or a C-MOVE destination waits for) have the CPU, and resumes once the archive has been
+   * quiet for a moment. The spool absorbs the difference; when its backlog passes DEFER_MAX the
+   * uploads run regardless, so a long migration cannot fill the disk. Nothing acknowledged depends
+   * on this: it is durable in the spool and indexed before the acknowledgement.
    */
   private async govern(): Promise<void> {
     const worker = this.queues.worker(nodeQueue(this.config.nodeId));
     if (!worker) return;
-    const busy = this.activity.idleMs() < INGEST_QUIET_MS;
+    const busy = this.activity.idleMs() < QUIET_MS;
     if (busy && Date.now() - this.backlogCheckedAt > 5000) {
       this.backlogCheckedAt = Date.now();
       const [count] = (await this.db.query(`SELECT count(*) AS n FROM instance WHERE storage_state = 'spooled' AND spool_node = $1`, [this.config.nodeId]).catch(

@@ -1,16 +1,18 @@
 import cluster from 'node:cluster';
 import { Injectable } from '@nestjs/common';
 
-const MESSAGE = 'vna:ingest-activity';
+const MESSAGE = 'vna:foreground-activity';
 const SHARE_EVERY_MS = 250;
 
 /**
- * When the archive last received an object: background work (uploads) gives way while it is busy.
- * With several worker processes the signal is shared (through the cluster primary), so a worker
- * that is idle itself does not upload while another one is receiving.
+ * When the archive last did work someone is waiting for: received an object (the sender waits for
+ * its acknowledgement) or opened one to send (a viewer's WADO-RS, a C-MOVE destination). Background
+ * work (uploads) gives way while it is busy. With several worker processes the signal is shared
+ * (through the cluster primary), so a worker that is idle itself does not upload while another one
+ * is receiving or sending.
  */
 @Injectable()
-export class IngestActivity {
+export class ForegroundActivity {
   private last = 0;
   private lastShared = 0;
 
