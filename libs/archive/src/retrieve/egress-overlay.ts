@@ -89,13 +89,55 @@ export class EgressOverlay {
     const ts = lookupTransferSyntax(instance.transferSyntaxUid);
     if (!ts) return original;
     const passFirst = withMeta ? instance.datasetOffset : 0;
-    const overlay = ts.deflated
-      ? new DeflatedOverlay(passFirst, ts, plan.replace, plan.options)
-      : new HeaderOverlay(passFirst, headerLength(instance, ts), ts, plan.replace, plan.options);
+    if (!ts.deflated) {
+      // The stored chunks go on as they are, without a stream stage in between; a failed read fails
+      // the retrieve (the error ends the generator), and a retrieve cut short stops the read.
+      const header = headerLength(instance, ts);
+      if (header > MAX_HELD_BYTES) throw new Error(`a dataset header of ${header} bytes is too large to rewrite`);
+      return Readable.from(overlaidHeader(original, passFirst, header, ts, plan.replace, plan.options), { objectMode: false });
+    }
+    const overlay = new DeflatedOverlay(passFirst, ts, plan.replace, plan.options);
     // pipe() does not carry errors forward: a failed read must fail the retrieve, not stall it.
     original.on('error', (e) => overlay.destroy(e));
     return original.pipe(overlay);
   }
+}
+
+/** Passes the meta header, holds and rewrites the dataset header, then passes the rest chunk by chunk. */
+async function* overlaidHeader(
+  original: Readable,
+  passFirst: number,
+  header: number,
+  ts: TransferSyntax,
+  replacements: readonly WriteElement[],
+  options: RewriteOptions,
+): AsyncGenerator<Buffer> {
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let done = false;
+  for await (const read of original) {
+    let chunk = read as Buffer;
+    if (done) {
+      yield chunk;
+      continue;
+    }
+    if (passFirst > 0) {
+      const n = Math.min(passFirst, chunk.length);
+      yield chunk.subarray(0, n);
+      passFirst -= n;
+      chunk = chunk.subarray(n);
+      if (chunk.length === 0) continue;
+    }
+    const need = header - heldBytes;
+    held.push(chunk.subarray(0, need));
+    heldBytes += Math.min(need, chunk.length);
+    if (heldBytes < header) continue;
+    yield rewriteHeader(Buffer.concat(held, header), ts, replacements, options).bytes;
+    done = true;
+    const rest = chunk.subarray(need);
+    if (rest.length) yield rest;
+  }
+  if (!done) throw new Error('the stored object ended before its header');
 }
 
 /** Bytes of the dataset before its first bulk value (pixel data, a large private OB): the part an overlay rewrites. */
@@ -107,53 +149,6 @@ function headerLength(instance: InstanceRow, ts: TransferSyntax): number {
   for (const [offset] of Object.values(instance.bulkElements ?? {})) starts.push(offset - elementHeader);
   const end = starts.length ? Math.min(...starts) : instance.sizeBytes;
   return end - instance.datasetOffset;
-}
-
-/** Passes the meta header, holds and rewrites the dataset header, then passes the rest. */
-class HeaderOverlay extends Transform {
-  private held: Buffer[] = [];
-  private heldBytes = 0;
-  private done = false;
-
-  constructor(
-    private passFirst: number,
-    private readonly header: number,
-    private readonly ts: TransferSyntax,
-    private readonly replacements: readonly WriteElement[],
-    private readonly options: RewriteOptions,
-  ) {
-    super();
-    if (header > MAX_HELD_BYTES) throw new Error(`a dataset header of ${header} bytes is too large to rewrite`);
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    if (this.done) return callback(null, chunk);
-    if (this.passFirst > 0) {
-      const n = Math.min(this.passFirst, chunk.length);
-      this.push(chunk.subarray(0, n));
-      this.passFirst -= n;
-      chunk = chunk.subarray(n);
-      if (chunk.length === 0) return callback();
-    }
-    const need = this.header - this.heldBytes;
-    this.held.push(chunk.subarray(0, need));
-    this.heldBytes += Math.min(need, chunk.length);
-    if (this.heldBytes < this.header) return callback();
-    try {
-      this.push(rewriteHeader(Buffer.concat(this.held, this.header), this.ts, this.replacements, this.options).bytes);
-    } catch (e) {
-      return callback(e as Error);
-    }
-    this.held = [];
-    this.done = true;
-    const rest = chunk.subarray(need);
-    callback(null, rest.length ? rest : undefined);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (!this.done) return callback(new Error('the stored object ended before its header'));
-    callback();
-  }
 }
 
 /** Deflated data (PS3.5 A.5): inflate the dataset, rewrite its header, deflate it again. */
