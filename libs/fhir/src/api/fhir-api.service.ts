@@ -7,12 +7,15 @@ import { wadoEndpoint, WADO_ENDPOINT_ID } from '../mapping/endpoint.mapper.js';
 import { systemIssuer } from '../mapping/fhir-values.js';
 import { accessionIdentifier, DICOM_DCM, DICOM_UID_SYSTEM, toImagingStudy } from '../mapping/imaging-study.mapper.js';
 import { toPatient } from '../mapping/patient.mapper.js';
-import { toServiceRequest } from '../mapping/service-request.mapper.js';
+import { REQUEST_STATUS, toServiceRequest } from '../mapping/service-request.mapper.js';
 import { StudySnapshotRepository } from '../mapping/study-snapshot.repository.js';
 import { wadoBaseUrl } from '../publish/imaging-study.publisher.js';
 import { capabilityStatement, IMAGING_STUDY_SEARCH, PATIENT_SEARCH, SERVICE_REQUEST_SEARCH } from './capability-statement.js';
 import { FhirSearchRepository } from './fhir-search.repository.js';
-import { dateCondition, orValues, parseDate, parseReference, parseToken } from './search-values.js';
+import { dateCondition, orValues, parseDate, parseReference, parseToken, parseValueToken } from './search-values.js';
+
+/** FHIR R4 request-status (https://hl7.org/fhir/R4/valueset-request-status.html). */
+const REQUEST_STATUS_CODES: readonly string[] = ['draft', 'active', 'on-hold', 'revoked', 'completed', 'entered-in-error', 'unknown'];
 
 /** One FHIR request, without HTTP: the path below the base, the query, and the base URL for links. */
 export interface FhirApiRequest {
@@ -125,8 +128,7 @@ export class FhirApiService {
       case 'identifier':
         return anyOf(
           values.map((v) => {
-            const t = parseToken(v);
-            if (t.code === undefined) throw new FhirError('invalid', `identifier needs a value ("${v}")`);
+            const t = parseValueToken(v, 'identifier');
             const uid = t.code.replace(/^urn:oid:/, '');
             if (t.system === DICOM_UID_SYSTEM) return `s.study_uid = ${p.add(uid)}`;
             if (t.system === undefined) return `(s.study_uid = ${p.add(uid)} OR s.accession_number = ${p.add(t.code)})`;
@@ -141,8 +143,7 @@ export class FhirApiService {
       case 'subject:identifier':
         return anyOf(
           values.map((v) => {
-            const t = parseToken(v);
-            if (t.code === undefined) throw new FhirError('invalid', `${name} needs a value ("${v}")`);
+            const t = parseValueToken(v, name);
             const value = p.add(t.code);
             const issuer = t.system === undefined ? undefined : p.add(systemIssuer(t.system, this.systems));
             // Any identifier of the patient, also one of a patient since merged into it (an old MRN still finds the studies).
@@ -184,8 +185,7 @@ export class FhirApiService {
       case 'basedon:identifier':
         return anyOf(
           values.map((v) => {
-            const t = parseToken(v);
-            if (t.code === undefined) throw new FhirError('invalid', `basedon:identifier needs a value ("${v}")`);
+            const t = parseValueToken(v, 'basedon:identifier');
             const value = p.add(t.code);
             return `(s.accession_number = ${value} OR EXISTS (SELECT 1 FROM order_study_link l JOIN imaging_order o ON o.id = l.order_fk
                       WHERE l.study_fk = s.id AND (o.accession_number = ${value} OR o.placer_order_number = ${value})))`;
@@ -233,8 +233,7 @@ export class FhirApiService {
         // Accession (ACSN), placer (PLAC) or filler (FILL) order number; a system names the number's issuer.
         return anyOf(
           values.map((v) => {
-            const t = parseToken(v);
-            if (t.code === undefined) throw new FhirError('invalid', `identifier needs a value ("${v}")`);
+            const t = parseValueToken(v, 'identifier');
             const value = p.add(t.code);
             if (t.system === undefined) return `(o.accession_number = ${value} OR o.placer_order_number = ${value} OR o.filler_order_number = ${value})`;
             const issuer = p.add(t.system === '' ? '' : systemIssuer(t.system, this.systems));
@@ -246,13 +245,11 @@ export class FhirApiService {
       case 'subject':
         return anyOf(values.map((v) => this.orderSubjectCondition(parseReference(v, 'Patient'), p)));
       case 'status': {
+        // The order states REQUEST_STATUS maps to each code; a request-status no order has matches none.
         const states = values.flatMap((v) => {
           const code = parseToken(v).code ?? '';
-          if (code === 'active') return ['scheduled', 'in-progress'];
-          if (code === 'completed') return ['completed'];
-          if (code === 'revoked') return ['cancelled', 'discontinued'];
-          if (['draft', 'on-hold', 'entered-in-error', 'unknown'].includes(code)) return [];
-          throw new FhirError('invalid', `"${code}" is not a ServiceRequest status`);
+          if (!REQUEST_STATUS_CODES.includes(code)) throw new FhirError('invalid', `"${code}" is not a ServiceRequest status`);
+          return Object.entries(REQUEST_STATUS).flatMap(([state, status]) => (status === code ? [state] : []));
         });
         return states.length ? `o.status = ANY(${p.add(states)}::text[])` : 'false';
       }
@@ -317,8 +314,7 @@ export class FhirApiService {
       case 'identifier':
         return anyOf(
           values.map((v) => {
-            const t = parseToken(v);
-            if (t.code === undefined) throw new FhirError('invalid', `identifier needs a value ("${v}")`);
+            const t = parseValueToken(v, 'identifier');
             const value = p.add(t.code);
             const issuer = t.system === undefined ? undefined : p.add(systemIssuer(t.system, this.systems));
             return `((src = 0 AND EXISTS (SELECT 1 FROM registry_identifier ri WHERE ri.registry_patient_fk = row_id AND ri.status = 'active' AND ri.patient_id = ${value}${issuer ? ` AND ri.issuer = ${issuer}` : ''}))

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SqlParams } from '#vna/archive';
 import { preparedAutocommit, type SqlRunner } from '#vna/persistence';
-import type { OrderRecord, OrderState } from '../mapping/service-request.mapper.js';
+import type { OrderStatus } from '#vna/identity';
+import type { OrderRecord } from '../mapping/service-request.mapper.js';
 
 export interface Page<T> {
   readonly total: number;
@@ -104,7 +105,7 @@ export class FhirSearchRepository {
     if (numeric.length === 0) return [];
     const rows: {
       id: string;
-      status: OrderState;
+      status: OrderStatus;
       accession_number: string;
       accession_issuer: string;
       placer_order_number: string;

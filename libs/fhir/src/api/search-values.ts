@@ -29,6 +29,13 @@ export function parseToken(value: string): Token {
   return { system, ...(code ? { code } : {}) };
 }
 
+/** A token that must carry a code (an identifier searched for): `parameter` names it in the error. */
+export function parseValueToken(value: string, parameter: string): Token & { code: string } {
+  const t = parseToken(value);
+  if (t.code === undefined) throw new FhirError('invalid', `${parameter} needs a value ("${value}")`);
+  return t as Token & { code: string };
+}
+
 /** reference: `Type/id`, `id`, or an absolute URL ending in `Type/id` (3.1.1.4.12); the id when of `type`. */
 export function parseReference(value: string, type: string): string | undefined {
   const m = /^(?:.*\/)?([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(value);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { type OrderRecord, type OrderState, toServiceRequest } from './service-request.mapper.js';
+import type { OrderStatus } from '#vna/identity';
+import { type OrderRecord, toServiceRequest } from './service-request.mapper.js';
 
 const order = (over: Partial<OrderRecord> = {}): OrderRecord => ({
   id: '42',
@@ -42,8 +43,8 @@ describe('toServiceRequest (FHIR R4 ServiceRequest of an order)', () => {
   });
 
   it('maps every order state to its request-status', () => {
-    const expected: Record<OrderState, string> = { scheduled: 'active', 'in-progress': 'active', completed: 'completed', cancelled: 'revoked', discontinued: 'revoked' };
-    for (const [status, fhir] of Object.entries(expected)) expect(toServiceRequest(order({ status: status as OrderState }), {}).status).toBe(fhir);
+    const expected: Record<OrderStatus, string> = { scheduled: 'active', 'in-progress': 'active', completed: 'completed', cancelled: 'revoked', discontinued: 'revoked' };
+    for (const [status, fhir] of Object.entries(expected)) expect(toServiceRequest(order({ status: status as OrderStatus }), {}).status).toBe(fhir);
   });
 
   it('leaves out what is unknown; without a patient in the archive the subject is the order\'s patient identifier', () => {

@@ -3,11 +3,8 @@ import type { Identifier, Reference, ServiceRequest } from '@medplum/fhirtypes';
 import { fhirDateTime, issuerSystem } from './fhir-values.js';
 import { accessionIdentifier, procedureCode, V2_0203 } from './imaging-study.mapper.js';
 
-/** The order states of libs/identity (IHE SWF: imaging_order.status). */
-export type OrderState = OrderStatus;
-
 /** FHIR R4 request-status of each order state: open orders are active, cancelled and discontinued ones revoked. */
-export const REQUEST_STATUS: Readonly<Record<OrderState, NonNullable<ServiceRequest['status']>>> = {
+export const REQUEST_STATUS: Readonly<Record<OrderStatus, NonNullable<ServiceRequest['status']>>> = {
   scheduled: 'active',
   'in-progress': 'active',
   completed: 'completed',
@@ -19,7 +16,7 @@ export const REQUEST_STATUS: Readonly<Record<OrderState, NonNullable<ServiceRequ
 export interface OrderRecord {
   /** imaging_order.id: the ServiceRequest id. */
   readonly id: string;
-  readonly status: OrderState;
+  readonly status: OrderStatus;
   readonly accessionNumber: string;
   readonly accessionIssuer: string;
   readonly placerOrderNumber: string;
