@@ -192,7 +192,8 @@ export class Hl7MessageRepository {
    */
   async insertProcessed(tx: SqlRunner, id: string, m: NewHl7Message, o: Hl7Outcome): Promise<boolean> {
     try {
-      await (tx.queryAndCommit ?? tx.query)(
+      const last = tx.queryAndCommit ?? ((text: string, params?: readonly unknown[]) => tx.query(text, params));
+      await last(
       `INSERT INTO hl7_message (id, sending_application, sending_facility, control_id, message_type, trigger_event, version,
          character_set, decoded_as, raw, content_sha256, peer, received_at,
          status, final, error_code, error_location, error_text, note, ack, ack_control_id, patient_ids, processed_at)

@@ -80,37 +80,42 @@ export async function withTransaction<T>(db: DataSource, work: (sql: SqlRunner) 
   const begin = client.query('BEGIN');
   begin.catch(() => undefined);
   process.nextTick(() => stream?.uncork?.());
-  /** The COMMIT sent by `queryAndCommit`: the transaction is over once it is answered. */
+  /** The COMMIT, once sent: the transaction is over when it is answered. */
   let commit: Promise<{ command?: string }> | undefined;
-  const run = async (text: string, params?: readonly unknown[]): Promise<any[]> => {
+  const sendCommit = (): void => {
+    commit = client.query('COMMIT') as Promise<{ command?: string }>;
+    commit.catch(() => undefined);
+  };
+  // PostgreSQL answers COMMIT with ROLLBACK when a statement failed in the transaction (an error the work caught).
+  const committed = async (): Promise<void> => {
+    if ((await commit!).command !== 'COMMIT') throw new Error('the transaction was rolled back (a statement in it failed)');
+  };
+  const stillOpen = (): void => {
     if (commit) throw new Error('the transaction was already committed (queryAndCommit ends it)');
-    return (await client.query(prepared(text, params))).rows as any[];
   };
   const sql: SqlRunner = {
-    query: run,
+    query: async (text, params) => {
+      stillOpen();
+      return (await client.query(prepared(text, params))).rows as any[];
+    },
     queryAndCommit: async (text, params) => {
-      if (commit) throw new Error('the transaction was already committed (queryAndCommit ends it)');
+      stillOpen();
       await begin;
       // One write for both.
       stream?.cork?.();
       const statement = client.query(prepared(text, params));
-      commit = client.query('COMMIT') as Promise<{ command?: string }>;
+      sendCommit();
       stream?.uncork?.();
-      commit.catch(() => undefined);
       const rows = (await statement).rows as any[];
-      if ((await commit).command !== 'COMMIT') throw new Error('the transaction was rolled back (a statement in it failed)');
+      await committed();
       return rows;
     },
   };
   try {
     const result = await work(sql);
     await begin;
-    if (!commit) {
-      commit = client.query('COMMIT') as Promise<{ command?: string }>;
-      commit.catch(() => undefined);
-    }
-    // PostgreSQL answers COMMIT with ROLLBACK when an error the work caught aborted the transaction.
-    if ((await commit).command !== 'COMMIT') throw new Error('the transaction was rolled back (a statement in it failed)');
+    if (!commit) sendCommit();
+    await committed();
     return result;
   } catch (e) {
     if (commit) {
