@@ -88,5 +88,10 @@ describe('EgressOverlay.apply', () => {
     for await (const _ of out) break;
     await new Promise((resolve) => setImmediate(resolve));
     expect(original.destroyed).toBe(true);
+    // Also when nothing was read yet (a read-ahead body never reached).
+    const unread = chunked(file, 4096);
+    (await overlay.apply(row(), unread, 'dicomweb')).destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unread.destroyed).toBe(true);
   });
 });

@@ -89,17 +89,21 @@ export class EgressOverlay {
     const ts = lookupTransferSyntax(instance.transferSyntaxUid);
     if (!ts) return original;
     const passFirst = withMeta ? instance.datasetOffset : 0;
+    let overlaid: Readable;
     if (!ts.deflated) {
       // The stored chunks go on as they are, without a stream stage in between; a failed read fails
-      // the retrieve (the error ends the generator), and a retrieve cut short stops the read.
+      // the retrieve (the error ends the generator).
       const header = headerLength(instance, ts);
       if (header > MAX_HELD_BYTES) throw new Error(`a dataset header of ${header} bytes is too large to rewrite`);
-      return Readable.from(overlaidHeader(original, passFirst, header, ts, plan.replace, plan.options), { objectMode: false });
+      overlaid = Readable.from(overlaidHeader(original, passFirst, header, ts, plan.replace, plan.options), { objectMode: false });
+    } else {
+      overlaid = original.pipe(new DeflatedOverlay(passFirst, ts, plan.replace, plan.options));
+      // pipe() does not carry errors forward: a failed read must fail the retrieve, not stall it.
+      original.on('error', (e) => overlaid.destroy(e));
     }
-    const overlay = new DeflatedOverlay(passFirst, ts, plan.replace, plan.options);
-    // pipe() does not carry errors forward: a failed read must fail the retrieve, not stall it.
-    original.on('error', (e) => overlay.destroy(e));
-    return original.pipe(overlay);
+    // A retrieve that ends or is cut short, even before its first read, closes the stored object's read.
+    overlaid.once('close', () => original.destroy());
+    return overlaid;
   }
 }
 
