@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, unlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Tag } from '#vna/dicom';
 import { nodeQueue } from '#vna/jobs';
-import { type ArchiveHarness, imageDataset, type MediumEnv, mediumEnv, startArchive, storeDataset, uid } from '../../../../test/support/medium.js';
+import { type ArchiveHarness, eventually, imageDataset, type MediumEnv, mediumEnv, startArchive, storeDataset, uid } from '../../../../test/support/medium.js';
 import { BLOB_UPLOAD_TOPIC } from './ingest.service.js';
 import { IngestError } from './ingest.errors.js';
 
@@ -241,6 +241,120 @@ describe('IngestService.commit against PostgreSQL', () => {
       writer.end(o.bytes.subarray(0, o.bytes.length - 10));
       await expect(archive.ingest.commit(writer, { kind: 'dimse' })).rejects.toMatchObject({ code: 'MALFORMED' });
       expect(await footprint(o)).toEqual({ patients: 0, studies: 0, series: 0, instances: 0, outbox: 0 });
+    });
+  });
+
+  describe('a new instance in a known series commits while its file is made durable', () => {
+    /** Holds the spool's directory fsync (part of every object's durability) until released; `fail` makes it fail. */
+    function holdFsync() {
+      const spool = archive.ingest.spool as unknown as { fsyncDirectory: (path: string) => Promise<void> };
+      const original = spool.fsyncDirectory;
+      let release!: (error?: Error) => void;
+      const gate = new Promise<void>((resolve, reject) => (release = (error) => (error ? reject(error) : resolve())));
+      spool.fsyncDirectory = async (path) => {
+        await gate;
+        return original.call(spool, path);
+      };
+      return {
+        release,
+        restore: () => {
+          spool.fsyncDirectory = original;
+        },
+      };
+    }
+
+    /** A second object of `first`'s series (the series is known: the fast path takes it). */
+    function sameSeries(first: ReturnType<typeof newObject>) {
+      const spec = { ...first.spec, sopInstanceUid: uid() };
+      return { spec, patientId: first.patientId, bytes: imageDataset(spec) };
+    }
+
+    async function rowOf(sopInstanceUid: string) {
+      const [row] = await sql<{ id: string; spool_boot: string | null }>(`SELECT id, spool_boot FROM instance WHERE sop_instance_uid = $1`, [sopInstanceUid]);
+      return row;
+    }
+
+    it('is indexed before the fsync completes, and acknowledged only after it', async () => {
+      const first = newObject();
+      await storeDataset(archive.ingest, first.bytes, { sopInstanceUid: first.spec.sopInstanceUid });
+      const o = sameSeries(first);
+      const held = holdFsync();
+      let acknowledged = false;
+      try {
+        const writer = archive.ingest.createWriter({ kind: 'dataset', transferSyntaxUid: '1.2.840.10008.1.2.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: o.spec.sopInstanceUid });
+        writer.end(o.bytes);
+        const stored = archive.ingest.commit(writer, { kind: 'dimse', aet: 'MEDIUM' }).then((r) => {
+          acknowledged = true;
+          return r;
+        });
+        const row = await eventually(() => rowOf(o.spec.sopInstanceUid), 10_000, 'the committed row');
+        expect(row.spool_boot).toBe(archive.ingest.spool.boot);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(acknowledged).toBe(false);
+        held.release();
+        expect((await stored).outcome).toBe('stored');
+        expect(acknowledged).toBe(true);
+      } finally {
+        held.release();
+        held.restore();
+      }
+    });
+
+    it('is withdrawn when its file cannot be made durable, and the store fails', async () => {
+      const first = newObject();
+      await storeDataset(archive.ingest, first.bytes, { sopInstanceUid: first.spec.sopInstanceUid });
+      const o = sameSeries(first);
+      const held = holdFsync();
+      try {
+        const writer = archive.ingest.createWriter({ kind: 'dataset', transferSyntaxUid: '1.2.840.10008.1.2.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: o.spec.sopInstanceUid });
+        writer.end(o.bytes);
+        const committed = archive.ingest.commit(writer, { kind: 'dimse', aet: 'MEDIUM' });
+        committed.catch(() => undefined);
+        const spoolPath = (await writer.received).path;
+        await eventually(() => rowOf(o.spec.sopInstanceUid), 10_000, 'the committed row');
+        held.release(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+        await expect(committed).rejects.toMatchObject({ code: 'OUT_OF_RESOURCES', sopInstanceUid: o.spec.sopInstanceUid });
+        expect(await rowOf(o.spec.sopInstanceUid)).toBeUndefined();
+        expect(existsSync(spoolPath)).toBe(false);
+      } finally {
+        held.restore();
+      }
+    });
+  });
+
+  describe('start-up check of files spooled during an earlier machine boot', () => {
+    it('keeps the rows whose files are whole, removes those whose files were lost, and records the losses', async () => {
+      const first = newObject();
+      const objects = [first, ...[1, 2, 3].map(() => ({ ...first, spec: { ...first.spec, sopInstanceUid: uid() } }))].map((o) => ({ ...o, bytes: imageDataset(o.spec) }));
+      const stored: Awaited<ReturnType<typeof storeDataset>>[] = [];
+      for (const o of objects) stored.push(await storeDataset(archive.ingest, o.bytes, { sopInstanceUid: o.spec.sopInstanceUid }));
+      const [whole, truncated, missing, current] = stored as [(typeof stored)[0], (typeof stored)[0], (typeof stored)[0], (typeof stored)[0]];
+      await sql(`UPDATE instance SET spool_boot = 'an-earlier-boot' WHERE id = ANY($1::bigint[])`, [[whole.instanceId, truncated.instanceId, missing.instanceId]]);
+      const size = readFileSync(whole.spoolPath).length;
+      truncateSync(truncated.spoolPath, size - 100);
+      unlinkSync(missing.spoolPath);
+
+      expect(await archive.ingest.checkEarlierBoots()).toEqual({ kept: 1, lost: 2 });
+
+      const rows = await sql<{ sop_instance_uid: string; spool_boot: string }>(
+        `SELECT sop_instance_uid, spool_boot FROM instance WHERE series_fk = (SELECT id FROM series WHERE series_uid = $1) ORDER BY id`,
+        [first.spec.seriesUid],
+      );
+      expect(rows).toEqual([
+        { sop_instance_uid: whole.sopInstanceUid, spool_boot: archive.ingest.spool.boot },
+        { sop_instance_uid: current.sopInstanceUid, spool_boot: archive.ingest.spool.boot },
+      ]);
+      expect(readFileSync(whole.spoolPath).length).toBe(size);
+      const events = await sql<{ sop_instance_uid: string; detail: { instanceId: string } }>(
+        `SELECT sop_instance_uid, detail FROM archive_event WHERE kind = 'instance.spool-lost' AND study_uid = $1 ORDER BY id`,
+        [first.spec.studyUid],
+      );
+      expect(events.map((e) => [e.sop_instance_uid, e.detail.instanceId])).toEqual([
+        [truncated.sopInstanceUid, truncated.instanceId],
+        [missing.sopInstanceUid, missing.instanceId],
+      ]);
+      // Checked once: a second start in the same boot finds nothing to check.
+      expect(await archive.ingest.checkEarlierBoots()).toEqual({ kept: 0, lost: 0 });
     });
   });
 });

@@ -2,12 +2,12 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { VNA_CONFIG, type VnaConfig } from '#vna/config';
-import { Tag } from '#vna/dicom';
+import { type DicomDataset, Tag } from '#vna/dicom';
 import { nodeQueue, OutboxRepository, QueueService } from '#vna/jobs';
 import { SERIES_METADATA_TOPIC } from '../retrieve/retrieve.service.js';
 import { MetricsService } from '#vna/observability';
 import { withTransaction } from '#vna/persistence';
-import { buildIndexRecord, MissingAttributeError } from './index-record.js';
+import { buildIndexRecord, type IndexRecord, MissingAttributeError } from './index-record.js';
 import { ForegroundActivity } from '../foreground-activity.js';
 import { IngestNormalizerRegistry } from './ingest-normalizer.js';
 import { IngestError } from './ingest.errors.js';
@@ -63,6 +63,53 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.spool.init();
+    await this.checkEarlierBoots();
+  }
+
+  /**
+   * A new instance in a known series is committed while its file's fsync still runs (and
+   * acknowledged once both are done), so a machine crash in that moment can leave a row whose file
+   * did not survive; a process crash cannot (the written bytes are in the page cache). Rows this
+   * node spooled during an earlier boot and has not uploaded yet are checked at start, before
+   * anything is received: a file of the right size and SHA-256 is kept (its row marked as of this
+   * boot), a missing or different one loses its row, and the loss is recorded as an event. Such an
+   * object was never acknowledged; its sender sends it again.
+   */
+  async checkEarlierBoots(): Promise<{ kept: number; lost: number }> {
+    const { boot } = this.spool;
+    let kept = 0;
+    let lost = 0;
+    for (let after = '0'; ; ) {
+      const rows: { id: string; sop_instance_uid: string; study_uid: string; series_fk: string; spool_path: string; size_bytes: string; sha256: Buffer }[] = await this.db.query(
+        `SELECT i.id, i.sop_instance_uid, st.study_uid, i.series_fk, i.spool_path, i.size_bytes, i.sha256
+           FROM instance i JOIN series se ON se.id = i.series_fk JOIN study st ON st.id = se.study_fk
+          WHERE i.storage_state = 'spooled' AND i.spool_node = $1 AND i.spool_boot IS DISTINCT FROM $2 AND i.id > $3
+          ORDER BY i.id LIMIT 500`,
+        [this.config.nodeId, boot, after],
+      );
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]!.id;
+      for (const row of rows) {
+        if (await this.spool.holds(row.spool_path, Number(row.size_bytes), Buffer.from(row.sha256))) {
+          await this.db.query(`UPDATE instance SET spool_boot = $2 WHERE id = $1`, [row.id, boot]);
+          kept++;
+          continue;
+        }
+        const removed: unknown[] = await this.db.query(
+          `WITH gone AS (DELETE FROM instance WHERE id = $1 AND storage_state = 'spooled' AND spool_boot IS DISTINCT FROM $2 RETURNING id)
+           INSERT INTO archive_event (kind, actor, study_uid, sop_instance_uid, detail)
+           SELECT 'instance.spool-lost', 'vna', $3, $4, jsonb_build_object('instanceId', $1::text, 'spoolNode', $5::text) FROM gone
+           RETURNING id`,
+          [row.id, boot, row.study_uid, row.sop_instance_uid, this.config.nodeId],
+        );
+        if (removed.length === 0) continue;
+        lost++;
+        this.logger.warn(`instance ${row.sop_instance_uid}: its spool file did not survive a machine restart (never acknowledged); its row is removed`);
+        this.prebuildMetadataSoon(String(row.series_fk));
+      }
+    }
+    if (kept + lost > 0) this.logger.log(`spool files from an earlier boot checked: ${kept} kept, ${lost} lost`);
+    return { kept, lost };
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -78,7 +125,8 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Indexes a received object; resolves only when the object is durable on disk AND the index
    * transaction has committed (acknowledged means durable). The index rows are written while the
-   * disk is still making the file durable; the transaction commits only after that.
+   * disk is still making the file durable; a new instance in a known series also commits then
+   * (see checkEarlierBoots), anything else only after the fsync.
    */
   async commit(writer: SpoolWriter, source: InstanceSource, constraints: IngestConstraints = {}): Promise<IngestResult> {
     let spooled;
@@ -93,14 +141,7 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     this.activity.touch();
     const started = process.hrtime.bigint();
     try {
-      let record;
-      try {
-        const normalize = this.normalizers.get();
-        record = buildIndexRecord(spooled.dataset, normalize ? (json) => normalize(json, source) : undefined);
-      } catch (e) {
-        if (e instanceof MissingAttributeError) throw new IngestError('MISSING_ATTRIBUTE', e.message);
-        throw new IngestError('MALFORMED', (e as Error).message);
-      }
+      const record = this.indexRecord(spooled.dataset, source);
       if (constraints.studyUid && record.study.studyUid !== constraints.studyUid) {
         throw new IngestError('STUDY_MISMATCH', `instance belongs to study ${record.study.studyUid}, not ${constraints.studyUid}`);
       }
@@ -137,6 +178,16 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  private indexRecord(dataset: DicomDataset, source: InstanceSource): IndexRecord {
+    try {
+      const normalize = this.normalizers.get();
+      return buildIndexRecord(dataset, normalize ? (json) => normalize(json, source) : undefined);
+    } catch (e) {
+      if (e instanceof MissingAttributeError) throw new IngestError('MISSING_ATTRIBUTE', e.message);
+      throw new IngestError('MALFORMED', (e as Error).message);
+    }
+  }
+
   /**
    * WADO-RS metadata is precomputed per series: a few seconds after a series stops changing, its
    * document is rebuilt by this node's queue (one job per series at a time). Losing it costs only
@@ -156,24 +207,41 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
       .catch(() => this.metadataDue.delete(seriesId));
   }
 
+  /**
+   * Waits for a committed row's file to become durable; when it cannot (an fsync failed), the row
+   * is taken back before the failure is reported, so nothing unacknowledged stays indexed. Its
+   * upload message then finds no row and does nothing.
+   */
+  private async durableOrWithdrawn(instanceId: string, durable: Promise<unknown>): Promise<void> {
+    try {
+      await durable;
+    } catch (e) {
+      await this.db.query(`DELETE FROM instance WHERE id = $1 AND storage_state = 'spooled'`, [instanceId]).catch((d: Error) => {
+        this.metrics.errors.inc({ component: 'ingest' });
+        this.logger.error(`instance row ${instanceId} could not be withdrawn after its spool file failed: ${d.message}`);
+      });
+      throw asIngestError(e);
+    }
+  }
+
   private async storeWithRetry(
-    record: ReturnType<typeof buildIndexRecord>,
+    record: IndexRecord,
     spooled: Awaited<SpoolWriter['result']>,
     source: InstanceSource,
     durable: Promise<unknown>,
   ): Promise<StoreOutcome> {
     const queue = nodeQueue(this.config.nodeId);
+    let fast: StoreOutcome | undefined;
     try {
       // Most objects are new and belong to a series the index has: the instance row and its upload
-      // message in one statement, committed once the file is durable.
-      const fast = await withTransaction(this.db, async (tx) => {
-        const stored = await this.index.storeNewInKnownSeries(tx, record, spooled, source, this.config.nodeId, (payloads, first) =>
+      // message in one statement. It commits while the file's fsync still runs: the two disk
+      // flushes overlap instead of following each other. The object is acknowledged only when both
+      // are done; checkEarlierBoots covers a machine crash between them.
+      fast = await withTransaction(this.db, (tx) =>
+        this.index.storeNewInKnownSeries(tx, record, spooled, source, this.config.nodeId, (payloads, first) =>
           this.outbox.cteFor(BLOB_UPLOAD_TOPIC, queue, payloads, first),
-        );
-        if (stored) await durable;
-        return stored;
-      });
-      if (fast) return fast;
+        ),
+      );
     } catch (e) {
       // The series remembered may be gone (a foreign key violation): the full path looks it up again.
       // An object with hidden earlier rows (a rejected instance sent again) is the full path's to judge.
@@ -182,6 +250,10 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
         this.index.forgetSeries(record.series.seriesUid);
       }
     }
+    if (fast) {
+      await this.durableOrWithdrawn(fast.instanceId, durable);
+      return fast;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await withTransaction(this.db, async (tx) => {
@@ -189,7 +261,9 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
           if (outcome.kind !== 'duplicate') {
             await this.outbox.add(tx, [{ topic: BLOB_UPLOAD_TOPIC, queue, payload: { instanceId: outcome.instanceId } }]);
           }
-          await durable;
+          await durable.catch((e: unknown) => {
+            throw asIngestError(e);
+          });
           return outcome;
         });
       } catch (e) {
@@ -205,4 +279,11 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
       }
     }
   }
+}
+
+/** A spool failure (the file could not be made durable) as the edge reports it. */
+function asIngestError(e: unknown): IngestError {
+  if (e instanceof IngestError) return e;
+  if (e instanceof SpoolError) return new IngestError(e.code, e.message);
+  return new IngestError('OUT_OF_RESOURCES', (e as Error).message);
 }

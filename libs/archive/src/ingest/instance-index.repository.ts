@@ -23,9 +23,9 @@ interface IdRow {
 }
 
 /**
- * The fast path inserted an object whose SOP Instance UID has earlier rows, none current (an
- * instance an IOCM rejection note hid), or one a guard's fast path check flagged: its transaction
- * is rolled back and the full path, where the guards see it, takes the object.
+ * The fast path met an object whose SOP Instance UID has earlier rows, none current (an instance
+ * an IOCM rejection note hid), or one a guard's fast path check flagged: it inserted nothing, and
+ * the full path, where the guards see it, takes the object.
  */
 export class EarlierRowsError extends Error {
   constructor() {
@@ -130,9 +130,9 @@ export class InstanceIndexRepository {
   }
 
   /**
-   * The common case in ONE statement, without a transaction's extra round trips: a new object
-   * (no current row for its SOP Instance UID) of a series the index already has. The instance row
-   * and the messages that follow it (`follow`: the outbox rows) are one atomic statement. Undefined
+   * The common case in ONE statement, sent with its COMMIT where the runner can (`queryAndCommit`):
+   * a new object (no row for its SOP Instance UID) of a series the index already has. The instance
+   * row and the messages that follow it (`follow`: the outbox rows) are one atomic statement. Undefined
    * when the case does not apply (an unknown series, or a current row exists: a duplicate or a new
    * version), for `store` in a transaction to handle.
    */
@@ -148,18 +148,19 @@ export class InstanceIndexRepository {
     if (!known || this.hooks.needsFullPath(record)) return undefined;
     const insert = instanceInsert(record, spooled, source, spoolNode, known.seriesId, 1);
     const then = follow(`SELECT jsonb_build_object('instanceId', id::text) AS payload FROM ins`, insert.params.length + 1);
-    const rows: { id: string | null; earlier: boolean }[] = await run.query(
-      `WITH ins AS (INSERT INTO instance ${insert.sql} ON CONFLICT (sop_instance_uid) WHERE is_current DO NOTHING RETURNING id),
+    // Any row of this UID (the statement's snapshot does not see its own insert), or a guard's
+    // check, sends the object to the full path; the row is then not inserted, so the statement
+    // can go out with its COMMIT (one round trip, where the runner can pipeline).
+    const earlier = `EXISTS (SELECT 1 FROM instance x WHERE x.sop_instance_uid = $1) OR ${this.hooks.fastPathChecks()}`;
+    const sql = `WITH ins AS (INSERT INTO instance (${insert.columns}) SELECT ${insert.values} WHERE NOT (${earlier})
+                      ON CONFLICT (sop_instance_uid) WHERE is_current DO NOTHING RETURNING id),
        ${then.cte}
-       SELECT (SELECT id FROM ins) AS id, ${then.select} AS woken,
-              EXISTS (SELECT 1 FROM instance x WHERE x.sop_instance_uid = $1) OR ${this.hooks.fastPathChecks()} AS earlier`,
-      [...insert.params, ...then.params],
-    );
+       SELECT (SELECT id FROM ins) AS id, ${then.select} AS woken, ${earlier} AS earlier`;
+    const params = [...insert.params, ...then.params];
+    const rows: { id: string | null; earlier: boolean }[] = run.queryAndCommit ? await run.queryAndCommit(sql, params) : await run.query(sql, params);
+    if (rows[0]?.earlier) throw new EarlierRowsError();
     const id = rows[0]?.id;
     if (!id) return undefined;
-    // The statement's snapshot does not see its own insert: any row seen is an earlier one, not
-    // current. Either that or a guard's check: the full path decides (this transaction rolls back).
-    if (rows[0]?.earlier) throw new EarlierRowsError();
     return { kind: 'stored', instanceId: String(id), studyId: known.studyId, seriesId: known.seriesId };
   }
 
@@ -186,7 +187,7 @@ export class InstanceIndexRepository {
       await tx.query(`UPDATE instance SET is_current = false WHERE id = $1`, [current.id]);
     }
     const insert = instanceInsert(record, spooled, source, spoolNode, seriesId, version);
-    const rows: IdRow[] = await tx.query(`INSERT INTO instance ${insert.sql} RETURNING id`, insert.params);
+    const rows: IdRow[] = await tx.query(`INSERT INTO instance (${insert.columns}) VALUES (${insert.values}) RETURNING id`, insert.params);
     const instanceId = String(rows[0]!.id);
     if (current) {
       await tx.query(
@@ -199,7 +200,7 @@ export class InstanceIndexRepository {
   }
 }
 
-/** The column list and VALUES of an instance row, with its parameters. */
+/** The column list and the values of an instance row (for VALUES or a SELECT list), with its parameters. */
 function instanceInsert(
   record: IndexRecord,
   spooled: SpooledObject,
@@ -207,17 +208,17 @@ function instanceInsert(
   spoolNode: string,
   seriesId: string,
   version: number,
-): { sql: string; params: unknown[] } {
+): { columns: string; values: string; params: unknown[] } {
   const { instance } = record;
   // Offsets inside deflated data do not point into the file, so such bulk data is not addressable.
   const pixel = spooled.bulkAddressable ? spooled.dataset.get(0x7fe00010) : undefined;
   return {
-    sql: `(sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
+    columns: `sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid, version,
          size_bytes, sha256, dataset_offset, pixel_offset, pixel_length, fragments, bulk_elements, rows, columns, bits_allocated,
          samples_per_pixel, number_of_frames, storage_state, spool_node, spool_path, source_aet, source_kind, metadata,
-         coerced, received, coercion_rules, ingest_warnings)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23,
-         $24::jsonb, $25::jsonb, $26::text[], $27::text[])`,
+         coerced, received, coercion_rules, ingest_warnings, spool_boot`,
+    values: `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, 'spooled', $19, $20, $21, $22, $23,
+         $24::jsonb, $25::jsonb, $26::text[], $27::text[], $28`,
     params: [
       instance.sopInstanceUid,
       seriesId,
@@ -247,6 +248,7 @@ function instanceInsert(
       record.normalization ? JSON.stringify(record.normalization.received) : null,
       record.normalization ? record.normalization.rules : null,
       record.warnings.length ? record.warnings : null,
+      spooled.boot,
     ],
   };
 }

@@ -134,6 +134,7 @@ describe('SpoolWriter', () => {
       path,
       input: { kind: 'dataset', transferSyntaxUid: TS.ExplicitVRLittleEndian, sopClassUid: CT, sopInstanceUid },
       maxBytes: GiB,
+      boot: spool.boot,
       ensureDirectory: (p) => mkdir(dirname(p), { recursive: true }).then(() => undefined),
       fsyncDirectory: async (p) => {
         expect(resolved).toBe(false);

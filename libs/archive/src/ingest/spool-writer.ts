@@ -34,6 +34,8 @@ export interface SpooledObject {
   readonly dataset: DicomDataset;
   /** Whether element offsets point into the stored file (not so for deflated data). */
   readonly bulkAddressable: boolean;
+  /** The machine boot the file was written in (Spool.boot). */
+  readonly boot: string;
 }
 
 /** Why an object could not be spooled: the edge maps these codes to DIMSE statuses and STOW reasons. */
@@ -57,6 +59,8 @@ export interface SpoolWriterOptions {
   readonly path: string;
   readonly input: SpoolInput;
   readonly maxBytes: number;
+  /** The machine boot the file is written in (Spool.boot). */
+  readonly boot: string;
   readonly ensureDirectory: (path: string) => Promise<void>;
   /** fsync the file and its directory before the result resolves (acknowledged means durable). */
   readonly fsyncDirectory: (path: string) => Promise<void>;
@@ -319,6 +323,7 @@ export class SpoolWriter extends Writable {
       datasetOffset: this.headerLength,
       dataset,
       bulkAddressable: !this.ts!.deflated,
+      boot: this.options.boot,
     };
   }
 

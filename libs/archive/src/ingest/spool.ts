@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SpoolWriter, type SpoolInput } from './spool-writer.js';
@@ -9,6 +10,12 @@ import { SpoolWriter, type SpoolInput } from './spool-writer.js';
  * UIDs or anything from the patient), in one directory per day.
  */
 export class Spool {
+  /**
+   * This machine boot (Linux boot_id; elsewhere one id per process, so every start counts as a
+   * new boot). A file written during this boot outlives the process in the page cache even before
+   * its fsync completes; only a machine crash can lose it.
+   */
+  readonly boot: string = currentBoot();
   private readonly dirHandles = new Map<string, Promise<FileHandle>>();
   private readonly madeDirs = new Set<string>();
 
@@ -28,6 +35,7 @@ export class Spool {
       path,
       input,
       maxBytes: this.maxObjectBytes,
+      boot: this.boot,
       ensureDirectory: (p) => this.ensureDirectory(p),
       fsyncDirectory: (p) => this.fsyncDirectory(p),
     });
@@ -70,6 +78,19 @@ export class Spool {
     this.madeDirs.add(dir);
   }
 
+  /** Whether the file at `path` is there with this size and SHA-256. */
+  async holds(path: string, size: number, sha256: Buffer): Promise<boolean> {
+    const s = await stat(path).catch(() => undefined);
+    if (!s?.isFile() || s.size !== size) return false;
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+    } catch {
+      return false;
+    }
+    return hash.digest().equals(sha256);
+  }
+
   async remove(path: string): Promise<void> {
     await unlink(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
@@ -99,5 +120,13 @@ export class Spool {
         if (s?.isFile() && s.mtimeMs < cutoff) yield path;
       }
     }
+  }
+}
+
+function currentBoot(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim() || randomUUID();
+  } catch {
+    return randomUUID();
   }
 }

@@ -19,6 +19,7 @@ import { OrderBodyPart1732900000000 } from './1732900000000-order-body-part.js';
 import { PrefetchBodyParts1732900000010 } from './1732900000010-prefetch-body-parts.js';
 import { OrderNumbers1732900000100 } from './1732900000100-order-numbers.js';
 import { PatientNameSearch1732900000200 } from './1732900000200-patient-name-search.js';
+import { SpoolBoot1733000000000 } from './1733000000000-spool-boot.js';
 
 /** Every migration, in order. The schema comes from these only (never `synchronize`). */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   PrefetchBodyParts1732900000010,
   OrderNumbers1732900000100,
   PatientNameSearch1732900000200,
+  SpoolBoot1733000000000,
 ];
