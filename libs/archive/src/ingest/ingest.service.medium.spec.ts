@@ -356,5 +356,14 @@ describe('IngestService.commit against PostgreSQL', () => {
       // Checked once: a second start in the same boot finds nothing to check.
       expect(await archive.ingest.checkEarlierBoots()).toEqual({ kept: 0, lost: 0 });
     });
+
+    it('is done by one process at a time: processes starting together check each file once', async () => {
+      const first = newObject();
+      await storeDataset(archive.ingest, first.bytes, { sopInstanceUid: first.spec.sopInstanceUid });
+      await sql(`UPDATE instance SET spool_boot = 'an-earlier-boot' WHERE sop_instance_uid = $1`, [first.spec.sopInstanceUid]);
+      const results = await Promise.all([archive.ingest.checkEarlierBoots(), archive.ingest.checkEarlierBoots(), archive.ingest.checkEarlierBoots()]);
+      expect(results.reduce((n, r) => n + r.kept, 0)).toBe(1);
+      expect(results.every((r) => r.lost === 0)).toBe(true);
+    });
   });
 });

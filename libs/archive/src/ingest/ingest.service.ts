@@ -76,7 +76,20 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
    * object was never acknowledged; its sender sends it again.
    */
   async checkEarlierBoots(): Promise<{ kept: number; lost: number }> {
-    const { boot } = this.spool;
+    // A node's processes start together after a reboot: one checks, the others wait for it and
+    // then find nothing left to check (each file is read once).
+    const lock = this.db.createQueryRunner();
+    await lock.connect();
+    try {
+      await lock.query(`SELECT pg_advisory_lock(7343, hashtext($1))`, [this.config.nodeId]);
+      return await this.checkSpooledBefore(this.spool.boot);
+    } finally {
+      await lock.query(`SELECT pg_advisory_unlock(7343, hashtext($1))`, [this.config.nodeId]).catch(() => undefined);
+      await lock.release();
+    }
+  }
+
+  private async checkSpooledBefore(boot: string): Promise<{ kept: number; lost: number }> {
     let kept = 0;
     let lost = 0;
     for (let after = '0'; ; ) {
@@ -133,7 +146,7 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     try {
       spooled = await writer.received;
     } catch (e) {
-      const error = e instanceof SpoolError ? new IngestError(e.code, e.message) : new IngestError('OUT_OF_RESOURCES', (e as Error).message);
+      const error = asIngestError(e);
       this.metrics.ingestFailures.inc({ source: source.kind, reason: error.code });
       if (error.code !== 'ABORTED') this.logger.warn(`refused an object from ${source.aet ?? source.kind}: ${error.code}: ${error.message}`);
       throw error;

@@ -82,13 +82,8 @@ export class Spool {
   async holds(path: string, size: number, sha256: Buffer): Promise<boolean> {
     const s = await stat(path).catch(() => undefined);
     if (!s?.isFile() || s.size !== size) return false;
-    const hash = createHash('sha256');
-    try {
-      for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-    } catch {
-      return false;
-    }
-    return hash.digest().equals(sha256);
+    const digests = await hashFile(path, ['sha256']).catch(() => undefined);
+    return digests?.sha256.equals(sha256) ?? false;
   }
 
   async remove(path: string): Promise<void> {
@@ -129,4 +124,11 @@ function currentBoot(): string {
   } catch {
     return randomUUID();
   }
+}
+
+/** Digests of a file's bytes, read once, a MiB at a time. */
+export async function hashFile<A extends 'sha256' | 'md5'>(path: string, algorithms: readonly A[]): Promise<Record<A, Buffer>> {
+  const hashes = algorithms.map((a) => createHash(a));
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) for (const h of hashes) h.update(chunk as Buffer);
+  return Object.fromEntries(algorithms.map((a, i) => [a, hashes[i]!.digest()])) as Record<A, Buffer>;
 }

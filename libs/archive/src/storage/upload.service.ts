@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -9,7 +7,7 @@ import { JobHandlerRegistry, nodeQueue, QueueService } from '#vna/jobs';
 import { MetricsService } from '#vna/observability';
 import { ForegroundActivity } from '../foreground-activity.js';
 import { BLOB_UPLOAD_TOPIC } from '../ingest/ingest.service.js';
-import { Spool } from '../ingest/spool.js';
+import { hashFile, Spool } from '../ingest/spool.js';
 
 /** Ingest counts as busy until it has been quiet this long. */
 const QUIET_MS = 1500;
@@ -116,7 +114,7 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
     // Hashed here rather than while receiving: MD5 is the slower of the two, and uploads run when
     // ingest is quiet. The spool copy is checked on the way: a spool file changed on disk since it
     // was received must never become the archived original; the store then checks the MD5.
-    const { sha256, md5 } = await hashFile(row.spool_path);
+    const { sha256, md5 } = await hashFile(row.spool_path, ['sha256', 'md5']);
     if (!sha256.equals(Buffer.from(row.sha256))) throw new Error(`spool file of instance ${instanceId} does not match its SHA-256`);
     const key = blobKeyForSha256(sha256);
     await this.ensureContainer();
@@ -152,14 +150,4 @@ export class UploadService implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.warn(`spool housekeeping: ${(e as Error).message}`);
     }
   }
-}
-
-async function hashFile(path: string): Promise<{ sha256: Buffer; md5: Buffer }> {
-  const sha = createHash('sha256');
-  const md5 = createHash('md5');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    sha.update(chunk as Buffer);
-    md5.update(chunk as Buffer);
-  }
-  return { sha256: sha.digest(), md5: md5.digest() };
 }
